@@ -1,0 +1,35 @@
+"""Read-side queries of the tenancy app."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from upstream.tenancy.models import Customer, Membership, User
+from upstream.tenancy.roles import Role
+
+
+def memberships_of_user(*, user: User) -> QuerySet[Membership]:
+    """All of a user's memberships across customers (the user's own data, so not tenant-scoped)."""
+    return (
+        Membership.objects_all_tenants.filter(user=user).select_related("customer").order_by("customer__name")
+    )
+
+
+def membership_get(*, user_id: int, customer_id: int) -> Membership | None:
+    return (
+        Membership.objects_all_tenants.select_related("customer", "user")
+        .filter(user_id=user_id, customer_id=customer_id)
+        .first()
+    )
+
+
+def customer_resolve(*, reference: str | int) -> Customer | None:
+    """A customer by id or slug."""
+    ref = str(reference).strip()
+    if ref.isdigit():
+        return Customer.objects.filter(pk=int(ref)).first()
+    return Customer.objects.filter(slug=ref).first()
+
+
+def owner_count(*, customer_id: int) -> int:
+    return Membership.objects_all_tenants.filter(customer_id=customer_id, role=Role.OWNER).count()
