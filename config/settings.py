@@ -2,7 +2,8 @@
 
 Local defaults are safe and need nothing installed by hand: with no ``DATABASE_URL`` an embedded
 PostgreSQL is started, with no ``REDIS_URL`` Celery runs tasks eagerly, and PHI keys come from a
-generated, git-ignored file. With ``UPSTREAM_ENV=production`` every one of those defaults is refused at start-up.
+generated, git-ignored file.
+With ``UPSTREAM_ENV=production`` every one of those defaults is refused at start-up.
 """
 
 from __future__ import annotations
@@ -140,6 +141,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "upstream.core.middleware.RequestIDMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -188,7 +190,14 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))) if IS_PRODUCTION else None
+# Swagger UI and ReDoc assets (drf-spectacular-sidecar) are served by WhiteNoise, so the docs work offline
+# and without DEBUG. Locally they are found in the installed apps; production runs collectstatic.
+WHITENOISE_USE_FINDERS = not IS_PRODUCTION
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 # --- REST API (SPEC §9) -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -35,6 +35,13 @@ from upstream.tenancy.roles import Capability, can_manage_role
 from upstream.tenancy.selectors import memberships_of_user
 
 EXAMPLE_CUSTOMER = {"id": 1, "slug": "demo-clinic", "name": "Demo Clinic"}
+CUSTOMER_EXAMPLE = {
+    "id": 1,
+    "name": "Demo Clinic",
+    "slug": "demo-clinic",
+    "timezone": "America/New_York",
+    "created_at": "2026-11-23T09:00:00Z",
+}
 EXAMPLE_USER = {"id": 7, "email": "analyst@demo.example", "first_name": "Ana", "last_name": "Lyst"}
 
 
@@ -77,7 +84,12 @@ class TokenObtainView(TokenObtainPairView):
 @extend_schema(
     tags=["auth"],
     summary="Rotate a refresh token (the old one is blacklisted)",
-    examples=[OpenApiExample("Refresh", request_only=True, value={"refresh": "eyJhbGciOi..."})],
+    examples=[
+        OpenApiExample("Refresh", request_only=True, value={"refresh": "eyJhbGciOi..."}),
+        OpenApiExample(
+            "Rotated", response_only=True, value={"access": "eyJhbGciOi...", "refresh": "eyJhbGciOi..."}
+        ),
+    ],
 )
 class TokenRefreshRotateView(TokenRefreshView):
     throttle_classes = (AuthRateThrottle,)
@@ -152,8 +164,13 @@ class MeView(APIView):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Customers you can see (superuser: all, others: the active customer)"),
-    retrieve=extend_schema(summary="One customer"),
+    list=extend_schema(
+        summary="Customers you can see (superuser: all, others: the active customer)",
+        examples=[OpenApiExample("Customers", response_only=True, value=[CUSTOMER_EXAMPLE])],
+    ),
+    retrieve=extend_schema(
+        summary="One customer", examples=[OpenApiExample("Customer", value=CUSTOMER_EXAMPLE)]
+    ),
     create=extend_schema(
         summary="Create a customer (superuser only)",
         examples=[
@@ -215,7 +232,9 @@ MEMBERSHIP_EXAMPLE = {
         summary="Members of the active customer",
         examples=[OpenApiExample("Members", value=[MEMBERSHIP_EXAMPLE], response_only=True)],
     ),
-    retrieve=extend_schema(summary="One membership"),
+    retrieve=extend_schema(
+        summary="One membership", examples=[OpenApiExample("Analyst", value=MEMBERSHIP_EXAMPLE)]
+    ),
     create=extend_schema(
         summary="Add a member (the user is created when unknown)",
         request=MembershipCreateSerializer,
@@ -236,12 +255,18 @@ MEMBERSHIP_EXAMPLE = {
     update=extend_schema(
         summary="Change a member's role",
         request=MembershipUpdateSerializer,
-        examples=[OpenApiExample("Promote", request_only=True, value={"role": "admin"})],
+        examples=[
+            OpenApiExample("Promote", request_only=True, value={"role": "admin"}),
+            OpenApiExample("Promoted", response_only=True, value={**MEMBERSHIP_EXAMPLE, "role": "admin"}),
+        ],
     ),
     partial_update=extend_schema(
         summary="Change a member's role",
         request=MembershipUpdateSerializer,
-        examples=[OpenApiExample("Demote", request_only=True, value={"role": "viewer"})],
+        examples=[
+            OpenApiExample("Demote", request_only=True, value={"role": "viewer"}),
+            OpenApiExample("Demoted", response_only=True, value={**MEMBERSHIP_EXAMPLE, "role": "viewer"}),
+        ],
     ),
     destroy=extend_schema(summary="Remove a member (the last owner cannot be removed)"),
 )
