@@ -7,9 +7,10 @@ that must see every tenant use ``all_tenants_scope()``, which is deliberately ea
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import models
 from django_scopes import ScopeError, get_scope, scope, scopes_disabled
@@ -17,7 +18,9 @@ from django_scopes.manager import DisabledQuerySet
 
 from upstream.core.context import customer_id_var
 
-__all__ = ["ScopeError", "TenantManager", "all_tenants_scope", "tenant_scope"]
+__all__ = ["ScopeError", "TenantManager", "all_tenants_scope", "runs_in_tenant_scope", "tenant_scope"]
+
+T = TypeVar("T")
 
 
 class ScopeRequiredQuerySet(DisabledQuerySet):
@@ -59,3 +62,15 @@ def all_tenants_scope() -> Iterator[None]:
     """Disable tenant filtering for the block: platform staff, migrations and operator commands only."""
     with scopes_disabled():
         yield
+
+
+def runs_in_tenant_scope(func: Callable[..., T]) -> Callable[..., T]:
+    """Decorate a Celery task body (or any function) that takes a keyword ``customer_id``: it runs inside
+    that customer's scope, so tenant-owned queries in it are filtered and nothing else is reachable."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, customer_id: int, **kwargs: Any) -> T:
+        with tenant_scope(customer_id):
+            return func(*args, customer_id=customer_id, **kwargs)
+
+    return wrapper

@@ -80,9 +80,8 @@ class ProblemFormatter(ExceptionFormatter):
         errors = [{"code": e.code, "detail": e.detail, "attr": e.attr} for e in error_response.errors]
         status = self.exc.status_code
         if isinstance(self.exc, exceptions.ValidationError):
-            detail = (
-                str(errors[0]["detail"]) if len(errors) == 1 else f"The request has {len(errors)} invalid values."
-            )
+            many = f"The request has {len(errors)} invalid values."
+            detail = str(errors[0]["detail"]) if len(errors) == 1 else many
         else:
             detail = str(errors[0]["detail"]) if errors else str(self.exc.default_detail)
         return problem_body(

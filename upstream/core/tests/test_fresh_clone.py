@@ -26,12 +26,21 @@ def _free_port() -> int:
 def test_make_run_on_fresh_clone_serves_health_and_demo_login(tmp_path: Path) -> None:
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"DATABASE_URL", "REDIS_URL", "VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE", "CI"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE", "CI"}
+    }
     port = _free_port()
     log = (tmp_path / "run.log").open("w")
-    proc = subprocess.Popen(["make", "run", f"PORT={port}"], cwd=clone, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        ["make", "run", f"PORT={port}"],
+        cwd=clone,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         health = None
@@ -47,8 +56,11 @@ def test_make_run_on_fresh_clone_serves_health_and_demo_login(tmp_path: Path) ->
         assert health.status_code == 200
         assert health.json()["checks"]["database"]["status"] == "ok"
         assert "analyst@demo.upstream.local" in output  # credentials printed
-        login = requests.post(f"{base}/api/v1/auth/token/", timeout=10,
-                              json={"email": "analyst@demo.upstream.local", "password": "Demo-Analyst-2026!"})
+        login = requests.post(
+            f"{base}/api/v1/auth/token/",
+            timeout=10,
+            json={"email": "analyst@demo.upstream.local", "password": "Demo-Analyst-2026!"},
+        )
         assert login.status_code == 200, login.text
         assert login.json()["customer"]["slug"] == "demo-clinic"
         assert requests.get(f"{base}/api/docs/", timeout=5).status_code == 200

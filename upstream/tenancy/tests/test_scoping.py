@@ -7,7 +7,7 @@ import pytest
 from upstream.core.api.viewsets import TenantScopedViewSet
 from upstream.core.testing.tenants import Tenant
 from upstream.tenancy.models import Membership
-from upstream.tenancy.scoping import ScopeError, all_tenants_scope, tenant_scope
+from upstream.tenancy.scoping import ScopeError, all_tenants_scope, runs_in_tenant_scope, tenant_scope
 
 
 def test_query_without_scope_raises(tenant: Tenant) -> None:
@@ -45,3 +45,14 @@ def test_base_viewset_refuses_get_queryset_override() -> None:
         type("Leaky", (TenantScopedViewSet,), {"model": Membership, "get_queryset": lambda self: None})
     with pytest.raises(TypeError, match="must set `model`"):
         type("Leaky2", (TenantScopedViewSet,), {"queryset": Membership.objects_all_tenants.all()})
+
+
+def test_task_bodies_run_inside_the_named_customers_scope(tenant: Tenant, other_tenant: Tenant) -> None:
+    @runs_in_tenant_scope
+    def count_members(*, customer_id: int) -> set[int]:
+        return {m.customer_id for m in Membership.objects.all()}
+
+    assert count_members(customer_id=tenant.customer.pk) == {tenant.customer.pk}
+    assert count_members(customer_id=other_tenant.customer.pk) == {other_tenant.customer.pk}
+    with pytest.raises(ScopeError):  # and the scope ends with the call
+        Membership.objects.count()
