@@ -6,10 +6,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_WORKERS ?= 2
 
-.PHONY: help uv deps run serve migrate seed test lint typecheck schema worker beat stop-db clean
+.PHONY: help uv deps run serve migrate seed test lint typecheck schema worker beat stop-db bench bench-ingest
 
 help:
-	@echo "make run | test | lint | worker | beat | stop-db"
+	@echo "make run | test | lint | bench | worker | beat | stop-db"
 
 uv:
 	@command -v uv >/dev/null 2>&1 || [ -x "$(HOME)/.local/bin/uv" ] || python3 -m pip install --quiet --user uv \
@@ -47,6 +47,12 @@ lint: deps
 
 schema: deps
 	$(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
+
+## Benchmarks (SPEC §12); results go to docs/benchmarks.md.
+bench: bench-ingest
+
+bench-ingest: migrate
+	$(PY) manage.py bench_ingest --rows $${BENCH_ROWS:-1000000}
 
 worker: deps
 	$(UV) run --frozen celery -A config worker --loglevel=INFO

@@ -135,6 +135,7 @@ INSTALLED_APPS = [
     "upstream.core",
     "upstream.tenancy",
     "upstream.audit",
+    "upstream.claims",
     "upstream.demo",
 ]
 
@@ -319,3 +320,4 @@ MIGRATION_LINTER_OPTIONS = {
     "include_apps": ["core", "tenancy", "audit", "claims", "drift", "alerts", "webhooks"],
     "no_cache": True,
 }
+UPLOAD_MAX_ISSUES = env.int("UPLOAD_MAX_ISSUES", default=10_000)

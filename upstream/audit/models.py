@@ -17,6 +17,8 @@ class AuditAction(models.TextChoices):
     MEMBERSHIP_ROLE_CHANGED = "membership.role_changed", "Membership role changed"
     MEMBERSHIP_DELETED = "membership.deleted", "Membership deleted"
     PHI_ACCESSED = "phi.accessed", "Decrypted PHI returned"
+    UPLOAD_CREATED = "upload.created", "Claims file uploaded"
+    MAPPING_CHANGED = "mapping.changed", "Payer or CPT-group mapping changed"
     PHI_KEYS_ROTATED = "phi.keys_rotated", "PHI keys rotated"
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.http import HttpRequest
+
 from upstream.core.context import customer_id_var, request_id_var
 from upstream.core.redaction import scrub
 
@@ -19,6 +21,10 @@ _MAX_DEPTH = 5
 
 def _scrub_value(value: Any, depth: int = 0) -> Any:
     """Scrub strings, and strings inside dicts, lists and tuples (a few levels deep); other values as is."""
+    if isinstance(value, HttpRequest):
+        # django.request passes the request with every 4xx/5xx; its repr has the query string, where PHI
+        # lookups live (?member_id=...). Keep the method and path only.
+        return f"<{type(value).__name__}: {value.method} {value.path!r}>"
     if isinstance(value, str):
         return scrub(value)
     if depth >= _MAX_DEPTH:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import tempfile
+import zoneinfo
 from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
 
+from django.core.files import File
 from django.db import transaction
+from django.utils import timezone
 
+from upstream.claims.models import Upload
 from upstream.tenancy import services as tenancy
 from upstream.tenancy.models import Customer, Membership, User
 from upstream.tenancy.roles import Role
@@ -49,6 +56,52 @@ def demo_seed() -> tuple[Customer, list[DemoCredentials]]:
             tenancy.membership_change_role(membership=membership, role=role)
         credentials.append(DemoCredentials(role=role, email=email, password=password))
     return customer, credentials
+
+
+DEMO_CLAIM_ROWS = 200_000
+DEMO_SEED = 2026
+# Drifts the demo data carries so that drift detection has something real to find.
+DEMO_DRIFTS = (
+    "denial_rate:payer=Aetna,cpt_group=E&M,from=0.08,to=0.22",
+    "decision_time:payer=Cigna,days=+9",
+    "payment_delay:payer=Humana,days=+8",
+)
+
+
+def demo_claims_seed(
+    *, customer: Customer, rows: int = DEMO_CLAIM_ROWS, today: date | None = None
+) -> Upload | None:
+    """Generate the demo claims file and ingest it through the real pipeline, once per customer.
+
+    Returns the upload, or None when the customer already has claims. The data ends a week before today,
+    and payments after today are left unpaid, as a real export would be.
+    """
+    from upstream.claims import services as claims
+    from upstream.claims.models import ClaimRecord
+    from upstream.demo.drift_scenarios import parse_drift_specs
+    from upstream.demo.generator import generate
+    from upstream.tenancy.scoping import tenant_scope
+
+    # The pipeline judges "future" dates (R06) in the customer's time zone; generate up to that same day.
+    today = today or timezone.now().astimezone(zoneinfo.ZoneInfo(customer.timezone)).date()
+    with tenant_scope(customer.pk):
+        if ClaimRecord.objects.exists():
+            return None
+        with tempfile.TemporaryDirectory(prefix="upstream-demo-") as tmp:
+            path = Path(tmp) / "demo-claims.csv"
+            generate(
+                rows,
+                DEMO_SEED,
+                str(path),
+                as_of=today - timedelta(days=7),
+                paid_through=today,
+                drifts=parse_drift_specs(DEMO_DRIFTS),
+            )
+            with path.open("rb") as fh:
+                upload = claims.upload_store(
+                    customer=customer, user=None, file=File(fh, name="demo-claims.csv")
+                )
+            return claims.upload_process(upload_id=upload.pk)
 
 
 def demo_user(role: str) -> User:

@@ -84,7 +84,7 @@ class ProblemFormatter(ExceptionFormatter):
             detail = str(errors[0]["detail"]) if len(errors) == 1 else many
         else:
             detail = str(errors[0]["detail"]) if errors else str(self.exc.default_detail)
-        return problem_body(
+        body = problem_body(
             status=status,
             detail=detail,
             instance=request.path if request is not None else "",
@@ -92,6 +92,9 @@ class ProblemFormatter(ExceptionFormatter):
             errors=errors,
             type_=problem_type(status, self.exc),
         )
+        for key, value in (getattr(self.exc, "extra", None) or {}).items():
+            body.setdefault(key, value)  # RFC 9457 extension members; the core members always win
+        return body
 
 
 class ProblemExceptionHandler(ExceptionHandler):

@@ -8,4 +8,5 @@ urlpatterns = [
     path("health/", HealthView.as_view(), name="health"),
     path("", include("upstream.tenancy.api.urls")),
     path("", include("upstream.audit.api.urls")),
+    path("", include("upstream.claims.api.urls")),
 ]

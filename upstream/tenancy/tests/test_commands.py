@@ -92,8 +92,8 @@ def test_add_member_creates_user_and_refuses_duplicates_and_weak_passwords() -> 
 
 
 def test_seed_demo_is_idempotent_and_prints_working_credentials() -> None:
-    first = run("seed_demo")
-    second = run("seed_demo")
+    first = run("seed_demo", "--claims", "0")
+    second = run("seed_demo", "--claims", "0")
     assert first == second
     customer = Customer.objects.get(slug="demo-clinic")
     assert customer.name == "Demo Clinic"
@@ -102,3 +102,15 @@ def test_seed_demo_is_idempotent_and_prints_working_credentials() -> None:
     for email, password in DEMO_USERS.values():
         assert f"{email:<32} {password}" in first
         assert User.objects.get(email=email).check_password(password)
+
+
+def test_seed_demo_ingests_claims_through_the_pipeline_once() -> None:
+    output = run("seed_demo", "--claims", "3000")
+    assert "Demo claims: upload" in output
+    assert "succeeded, 3,000 accepted, 0 rejected." in output
+    assert "Demo claims already loaded." in run("seed_demo", "--claims", "3000")
+    from upstream.claims.models import ClaimRecord, Upload
+
+    customer = Customer.objects.get(slug="demo-clinic")
+    assert ClaimRecord.objects_all_tenants.filter(customer=customer).count() == 3000
+    assert Upload.objects_all_tenants.filter(customer=customer).count() == 1

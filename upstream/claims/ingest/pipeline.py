@@ -1,0 +1,326 @@
+"""The ingestion pipeline of SPEC §6: file rules → batched row rules → PHI encryption → COPY into staging →
+R10 in SQL → one upsert, all counted exactly and recorded on the Upload.
+
+Everything the user sent ends accepted, rejected with its rule, or counted unchanged. Re-running the pipeline
+for an upload is safe: a finished upload is left alone, and an unfinished one is processed from scratch (its
+staging table and issues are rebuilt; the upsert writes nothing twice).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import zoneinfo
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from polars.exceptions import PanicException
+
+from upstream.claims.ingest import loader
+from upstream.claims.ingest.reader import FileRejected, PreparedFile, iter_batches, prepare_file
+from upstream.claims.ingest.rules import RULES_BY_CODE, ValidationContext, validate_batch
+from upstream.claims.models import (
+    TERMINAL_STATUSES,
+    CptGroupMapping,
+    PayerMapping,
+    Upload,
+    UploadIssue,
+    UploadStatus,
+)
+from upstream.core.crypto import blind_index_many, encrypt_many, keyed_digest_many
+from upstream.tenancy.models import Customer
+
+logger = logging.getLogger(__name__)
+
+ISSUE_COLUMNS = ("row_number", "column", "rule_code", "severity", "message", "value")
+PHI_SOURCE = ("patient_account_number", "member_id", "patient_name", "patient_dob")
+
+
+@dataclass
+class _Tally:
+    total: int = 0
+    rejected_by_rules: int = 0
+    warned_by_rules: int = 0
+    blank_lines: int = 0
+    rule_counts: Counter[str] = field(default_factory=Counter)
+    issues: pl.DataFrame | None = None  # the first `cap` issues by row number
+
+    def keep_issues(self, batch: pl.DataFrame, cap: int) -> None:
+        if batch.height == 0:
+            return
+        merged = batch if self.issues is None else pl.concat([self.issues, batch])
+        self.issues = merged.sort("row_number", maintain_order=True).head(cap)
+
+
+def _context(upload: Upload, header_field_count: int) -> ValidationContext:
+    customer: Customer = upload.customer
+    today = timezone.now().astimezone(zoneinfo.ZoneInfo(customer.timezone)).date()
+    payers = {
+        raw.strip().lower(): norm
+        for raw, norm in PayerMapping.objects.filter(customer_id=customer.pk).values_list(
+            "raw_name", "normalized_name"
+        )
+    }
+    cpts = {
+        cpt.strip().upper(): group
+        for cpt, group in CptGroupMapping.objects.filter(customer_id=customer.pk).values_list("cpt", "group")
+    }
+    return ValidationContext(
+        upload_date=today,
+        payer_mappings=payers,
+        cpt_group_mappings=cpts,
+        header_field_count=header_field_count,
+    )
+
+
+def _staging_frame(rows: pl.DataFrame, claim_numbers: pl.Series) -> pl.DataFrame:
+    """What goes to staging: every record's row number and trimmed claim number; full, encrypted values only
+    for records that passed the row rules."""
+    valid = rows.filter(~pl.col("__rejected"))
+    phi = {name: valid[name].cast(pl.String).to_list() for name in PHI_SOURCE}
+    digests = keyed_digest_many(
+        "\x1f".join(v or "" for v in values) for values in zip(*phi.values(), strict=True)
+    )
+    encrypted = valid.select(
+        pl.col("__row").alias("row_number"),
+        pl.lit(True).alias("valid"),
+        pl.col("__warned").alias("warned"),
+        "claim_number",
+        "payer",
+        "payer_raw",
+        "cpt",
+        "modifiers",
+        "cpt_group",
+        "submitted_date",
+        "decided_date",
+        "paid_date",
+        "outcome",
+        "billed_cents",
+        "allowed_cents",
+        "paid_cents",
+        "denial_reason_code",
+        "denial_reason_text",
+    ).with_columns(
+        pl.Series("pan_enc", encrypt_many(phi["patient_account_number"]), dtype=pl.String),
+        pl.Series("member_enc", encrypt_many(phi["member_id"]), dtype=pl.String),
+        pl.Series("name_enc", encrypt_many(phi["patient_name"]), dtype=pl.String),
+        pl.Series("dob_enc", encrypt_many(phi["patient_dob"]), dtype=pl.String),
+        pl.Series("pan_bidx", blind_index_many(phi["patient_account_number"]), dtype=pl.String),
+        pl.Series("member_bidx", blind_index_many(phi["member_id"]), dtype=pl.String),
+        pl.Series("phi_digest", digests, dtype=pl.String),
+    )
+    rejected = (
+        pl.DataFrame(
+            {"row_number": rows["__row"], "claim_number": claim_numbers, "rejected": rows["__rejected"]}
+        )
+        .filter(pl.col("rejected"))
+        .select("row_number", pl.lit(False).alias("valid"), pl.lit(False).alias("warned"), "claim_number")
+    )
+    return pl.concat([encrypted, rejected], how="diagonal_relaxed")
+
+
+def _r10_issues(cursor: Any, table: str, cap: int) -> pl.DataFrame:
+    rule = RULES_BY_CODE["R10"]
+    rows = loader.duplicate_rows(cursor, table, cap)
+    messages = [
+        f'Row {row}, column claim_number: "{number}" already appears in row {first} [R10 {rule.name}]'
+        for row, number, first in rows
+    ]
+    return pl.DataFrame(
+        {
+            "row_number": [r[0] for r in rows],
+            "column": ["claim_number"] * len(rows),
+            "rule_code": ["R10"] * len(rows),
+            "severity": ["error"] * len(rows),
+            "message": messages,
+            "value": [r[1][:64] for r in rows],
+        },
+        schema={
+            "row_number": pl.Int64,
+            "column": pl.String,
+            "rule_code": pl.String,
+            "severity": pl.String,
+            "message": pl.String,
+            "value": pl.String,
+        },
+    )
+
+
+def _store_issues(cursor: Any, upload: Upload, issues: pl.DataFrame | None) -> int:
+    UploadIssue.objects_all_tenants.filter(upload_id=upload.pk).delete()
+    if issues is None or issues.height == 0:
+        return 0
+    frame = issues.select(
+        pl.lit(upload.customer_id).alias("customer_id"),
+        pl.lit(upload.pk).alias("upload_id"),
+        "row_number",
+        pl.col("column").fill_null(""),
+        "rule_code",
+        "severity",
+        "message",
+        pl.col("value").fill_null("").str.slice(0, 300),
+    )
+    loader.copy_frame(cursor, UploadIssue._meta.db_table, frame, tuple(frame.columns))
+    return frame.height
+
+
+def _fail(upload: Upload, code: str, message: str) -> None:
+    upload.status = UploadStatus.FAILED
+    upload.error_code = code
+    upload.error_message = message
+    upload.finished_at = timezone.now()
+    upload.save(update_fields=["status", "error_code", "error_message", "finished_at"])
+
+
+def upload_process(*, upload_id: int, progress: Callable[[int], None] | None = None) -> Upload:
+    """Process one upload to a terminal status; idempotent. ``progress`` is called with rows read so far."""
+    upload = Upload.objects.select_related("customer").get(pk=upload_id)
+    if upload.status in TERMINAL_STATUSES:
+        return upload
+    Upload.objects.filter(pk=upload.pk).update(
+        status=UploadStatus.PROCESSING, started_at=timezone.now(), processed_rows=0
+    )
+    upload.refresh_from_db()
+    table = loader.staging_name(upload.pk)
+    cap = settings.UPLOAD_MAX_ISSUES
+    try:
+        with tempfile.TemporaryDirectory(prefix="upstream-ingest-") as work_dir:
+            with open(upload.stored_path, "rb") as source:
+                prepared = prepare_file(
+                    source,
+                    filename=upload.filename,
+                    size_bytes=upload.size_bytes,
+                    max_bytes=settings.UPLOAD_MAX_BYTES,
+                    work_path=Path(work_dir) / "data.csv",
+                )
+            tally = _load_staging(upload, prepared, table, cap, progress)
+        _finish(upload, prepared, tally, table, cap)
+    except FileRejected as rejected:
+        _fail(upload, rejected.code, rejected.message)
+    except FileNotFoundError:
+        _fail(upload, "F01", "The stored file is gone; upload it again.")
+    except (Exception, PanicException):  # polars' Rust panics derive from BaseException
+        # The details stay in the log (scrubbed); the user gets a stable code and no internals.
+        logger.exception("ingest of upload %s failed unexpectedly", upload.pk)
+        _fail(
+            upload,
+            "INTERNAL",
+            "Processing failed unexpectedly; the team has been notified. Nothing was stored from this file.",
+        )
+    finally:
+        with connection.cursor() as cursor:
+            loader.staging_drop(cursor, table)
+        Path(upload.stored_path).unlink(missing_ok=True)  # the raw file holds plaintext PHI: keep it briefly
+    return upload
+
+
+def _load_staging(
+    upload: Upload, prepared: PreparedFile, table: str, cap: int, progress: Callable[[int], None] | None
+) -> _Tally:
+    ctx = _context(upload, prepared.field_count)
+    tally = _Tally()
+    with connection.cursor() as cursor:
+        loader.staging_create(cursor, table)
+        for frame in iter_batches(prepared):
+            blank = frame["__field_count"] == 0
+            tally.blank_lines += int(blank.sum())
+            frame = frame.filter(~blank)
+            tally.total += frame.height
+            if tally.total > settings.UPLOAD_MAX_ROWS:
+                raise FileRejected(
+                    "F05",
+                    f"The file has more than {settings.UPLOAD_MAX_ROWS:,} data rows; "
+                    "split it into smaller files.",
+                )
+            result = validate_batch(frame, ctx)
+            issues = result.issues
+            tally.rule_counts.update(dict(issues.group_by("rule_code").len().iter_rows()))
+            tally.keep_issues(issues.select(ISSUE_COLUMNS), cap)
+            tally.rejected_by_rules += int(result.rows["__rejected"].sum())
+            claim_numbers = frame["claim_number"].str.strip_chars()
+            loader.copy_frame(cursor, table, _staging_frame(result.rows, claim_numbers), loader.STAGING_NAMES)
+            Upload.objects.filter(pk=upload.pk).update(processed_rows=tally.total)
+            if progress is not None:
+                progress(tally.total)
+    if tally.total == 0:
+        raise FileRejected("F05", "The file has a header but no data rows.")
+    return tally
+
+
+def _finish(upload: Upload, prepared: PreparedFile, tally: _Tally, table: str, cap: int) -> None:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Lock order starts with the Customer row: uploads of one customer finish one at a time.
+        Customer.objects.select_for_update().get(pk=upload.customer_id)
+        earlier = (
+            Upload.objects.filter(
+                sha256=upload.sha256, status__in=[UploadStatus.SUCCEEDED, UploadStatus.PARTIAL]
+            )
+            .exclude(pk=upload.pk)
+            .first()
+        )
+        if earlier is not None:
+            raise FileRejected("F06", f"This file was already processed as upload {earlier.pk}.")
+        loader.mark_duplicates(cursor, table)
+        summary = loader.staging_summary(cursor, table)
+        if summary.duplicates:
+            tally.rule_counts["R10"] += summary.duplicates
+            tally.keep_issues(_r10_issues(cursor, table, cap), cap)
+        inserted, updated = loader.upsert_claims(
+            cursor, table, customer_id=upload.customer_id, upload_id=upload.pk
+        )
+        upload.issues_stored = _store_issues(cursor, upload, tally.issues)
+        rejected = tally.rejected_by_rules + summary.newly_rejected
+        upload.total_rows = tally.total
+        upload.processed_rows = tally.total
+        upload.rejected_rows = rejected
+        upload.accepted_rows = summary.accepted
+        upload.warned_rows = summary.warned
+        upload.inserted_rows = inserted
+        upload.updated_rows = updated
+        upload.unchanged_rows = summary.accepted - inserted - updated
+        upload.rule_counts = dict(sorted(tally.rule_counts.items()))
+        upload.date_min, upload.date_max = summary.date_min, summary.date_max
+        upload.notes = _notes(prepared, tally)
+        upload.finished_at = timezone.now()
+        if summary.accepted == 0:
+            most = max(
+                (c for c in tally.rule_counts if RULES_BY_CODE[c].severity == "error"),
+                key=lambda c: tally.rule_counts[c],
+            )
+            upload.status = UploadStatus.FAILED
+            upload.error_code = most
+            upload.error_message = (
+                f"All {tally.total:,} rows were rejected (most often {most} "
+                f"{RULES_BY_CODE[most].name}); nothing was stored."
+            )
+        else:
+            upload.status = UploadStatus.PARTIAL if rejected else UploadStatus.SUCCEEDED
+        upload.save()
+
+
+def _notes(prepared: PreparedFile, tally: _Tally) -> list[dict[str, str]]:
+    notes = []
+    if prepared.unknown_columns:
+        notes.append(
+            {
+                "level": "info",
+                "code": "UNKNOWN_COLUMNS",
+                "message": "Ignored columns not in the contract: " + ", ".join(prepared.unknown_columns),
+            }
+        )
+    if tally.blank_lines:
+        notes.append(
+            {
+                "level": "info",
+                "code": "BLANK_LINES",
+                "message": f"{tally.blank_lines:,} blank line(s) skipped.",
+            }
+        )
+    return notes
