@@ -103,8 +103,12 @@ class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
         request={"multipart/form-data": UploadCreateSerializer},
         responses={202: UploadSerializer},
         examples=[
-            OpenApiExample("A claims file", request_only=True, value={"file": "claims-2026-11.csv.gz"},
-                           media_type="multipart/form-data"),
+            OpenApiExample(
+                "A claims file",
+                request_only=True,
+                value={"file": "claims-2026-11.csv.gz"},
+                media_type="multipart/form-data",
+            ),
             OpenApiExample("Queued", response_only=True, status_codes=["202"], value=ex.UPLOAD_QUEUED),
         ],
     )

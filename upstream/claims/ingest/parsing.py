@@ -69,7 +69,8 @@ def display(value: pl.Expr, *, phi_column: bool) -> pl.Expr:
 def parse_date(value: pl.Expr) -> pl.Expr:
     """The date in one of the accepted formats; null when the text or the calendar date is invalid."""
     parsed = pl.coalesce(value.str.strptime(pl.Date, fmt, strict=False) for fmt in _DATE_FORMATS)
-    return pl.when(value.str.contains(_DATE_SHAPE)).then(parsed)
+    # Year 0000 parses (polars counts a year zero) but does not exist in PostgreSQL: the load would fail.
+    return pl.when(value.str.contains(_DATE_SHAPE) & (parsed.dt.year() >= 1)).then(parsed)
 
 
 def parse_cents(value: pl.Expr) -> pl.Expr:
