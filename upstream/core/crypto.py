@@ -281,3 +281,10 @@ def blind_index_many(values: Iterable[str | None]) -> list[str | None]:
     digest = hmac.digest
     normalize = normalize_for_blind_index
     return [digest(key, normalize(v).encode("utf-8"), "sha256").hex() if v else None for v in values]
+
+
+def blind_index_key() -> bytes:
+    """The blind-index key from settings, for batch code that computes the same digests as ``blind_index``."""
+    from django.conf import settings
+
+    return _parse_blind_index_key(settings.PHI_BLIND_INDEX_KEY)

@@ -9,7 +9,9 @@ staging table and issues are rebuilt; the upsert writes nothing twice).
 from __future__ import annotations
 
 import logging
+import queue
 import tempfile
+import threading
 import zoneinfo
 from collections import Counter
 from collections.abc import Callable
@@ -24,6 +26,7 @@ from django.utils import timezone
 from polars.exceptions import PanicException
 
 from upstream.claims.ingest import loader
+from upstream.claims.ingest import phi as phi_batch
 from upstream.claims.ingest.reader import FileRejected, PreparedFile, iter_batches, prepare_file
 from upstream.claims.ingest.rules import RULES_BY_CODE, ValidationContext, validate_batch
 from upstream.claims.models import (
@@ -34,7 +37,6 @@ from upstream.claims.models import (
     UploadIssue,
     UploadStatus,
 )
-from upstream.core.crypto import blind_index_many, encrypt_many, keyed_digest_many
 from upstream.tenancy.models import Customer
 
 logger = logging.getLogger(__name__)
@@ -84,10 +86,7 @@ def _staging_frame(rows: pl.DataFrame, claim_numbers: pl.Series) -> pl.DataFrame
     """What goes to staging: every record's row number and trimmed claim number; full, encrypted values only
     for records that passed the row rules."""
     valid = rows.filter(~pl.col("__rejected"))
-    phi = {name: valid[name].cast(pl.String).to_list() for name in PHI_SOURCE}
-    digests = keyed_digest_many(
-        "\x1f".join(v or "" for v in values) for values in zip(*phi.values(), strict=True)
-    )
+    phi = valid.select(pl.col(name).cast(pl.String) for name in PHI_SOURCE)
     encrypted = valid.select(
         pl.col("__row").alias("row_number"),
         pl.lit(True).alias("valid"),
@@ -108,13 +107,13 @@ def _staging_frame(rows: pl.DataFrame, claim_numbers: pl.Series) -> pl.DataFrame
         "denial_reason_code",
         "denial_reason_text",
     ).with_columns(
-        pl.Series("pan_enc", encrypt_many(phi["patient_account_number"]), dtype=pl.String),
-        pl.Series("member_enc", encrypt_many(phi["member_id"]), dtype=pl.String),
-        pl.Series("name_enc", encrypt_many(phi["patient_name"]), dtype=pl.String),
-        pl.Series("dob_enc", encrypt_many(phi["patient_dob"]), dtype=pl.String),
-        pl.Series("pan_bidx", blind_index_many(phi["patient_account_number"]), dtype=pl.String),
-        pl.Series("member_bidx", blind_index_many(phi["member_id"]), dtype=pl.String),
-        pl.Series("phi_digest", digests, dtype=pl.String),
+        phi_batch.encrypt_series(phi["patient_account_number"]).alias("pan_enc"),
+        phi_batch.encrypt_series(phi["member_id"]).alias("member_enc"),
+        phi_batch.encrypt_series(phi["patient_name"]).alias("name_enc"),
+        phi_batch.encrypt_series(phi["patient_dob"]).alias("dob_enc"),
+        phi_batch.blind_index_series(phi["patient_account_number"]).alias("pan_bidx"),
+        phi_batch.blind_index_series(phi["member_id"]).alias("member_bidx"),
+        phi_batch.digest_rows(phi),
     )
     rejected = (
         pl.DataFrame(
@@ -221,6 +220,59 @@ def upload_process(*, upload_id: int, progress: Callable[[int], None] | None = N
     return upload
 
 
+class _StagingWriter:
+    """COPYs staging frames on a background thread, so PostgreSQL loads batch n while Python validates and
+    encrypts batch n + 1 (the two use different cores). It borrows the processing connection's underlying
+    psycopg connection (the temp table lives there); the caller must not use that connection until
+    ``close``. At most ``depth`` frames wait in the queue, so memory stays bounded."""
+
+    def __init__(self, table: str, upload_id: int, progress: Callable[[int], None] | None, depth: int = 2):
+        connection.ensure_connection()
+        self._raw = connection.connection
+        self._table = table
+        self._upload_id = upload_id
+        self._progress = progress
+        self._queue: queue.Queue[tuple[pl.DataFrame, int] | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=f"staging-{upload_id}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # drain after a failure; the main thread raises it
+            frame, rows_so_far = item
+            try:
+                with self._raw.cursor() as cursor:
+                    loader.copy_frame(cursor, self._table, frame, loader.STAGING_NAMES)
+                    cursor.execute(
+                        "UPDATE claims_upload SET processed_rows = %s WHERE id = %s",
+                        [rows_so_far, self._upload_id],
+                    )
+                if self._progress is not None:
+                    self._progress(rows_so_far)
+            except BaseException as exc:  # handed to the main thread, which re-raises it
+                self._error = exc
+
+    def put(self, frame: pl.DataFrame, rows_so_far: int) -> None:
+        self._raise_if_failed()
+        self._queue.put((frame, rows_so_far))
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        self._raise_if_failed()
+
+    def abandon(self) -> None:
+        """Stop after the frames already queued, keeping the caller's own exception as the one raised."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+
 def _load_staging(
     upload: Upload, prepared: PreparedFile, table: str, cap: int, progress: Callable[[int], None] | None
 ) -> _Tally:
@@ -228,6 +280,8 @@ def _load_staging(
     tally = _Tally()
     with connection.cursor() as cursor:
         loader.staging_create(cursor, table)
+    writer = _StagingWriter(table, upload.pk, progress)
+    try:
         for frame in iter_batches(prepared):
             blank = frame["__field_count"] == 0
             tally.blank_lines += int(blank.sum())
@@ -245,10 +299,11 @@ def _load_staging(
             tally.keep_issues(issues.select(ISSUE_COLUMNS), cap)
             tally.rejected_by_rules += int(result.rows["__rejected"].sum())
             claim_numbers = frame["claim_number"].str.strip_chars()
-            loader.copy_frame(cursor, table, _staging_frame(result.rows, claim_numbers), loader.STAGING_NAMES)
-            Upload.objects.filter(pk=upload.pk).update(processed_rows=tally.total)
-            if progress is not None:
-                progress(tally.total)
+            writer.put(_staging_frame(result.rows, claim_numbers), tally.total)
+    except BaseException:
+        writer.abandon()
+        raise
+    writer.close()
     if tally.total == 0:
         raise FileRejected("F05", "The file has a header but no data rows.")
     return tally

@@ -24,7 +24,7 @@ import polars as pl
 from upstream.claims.ingest.columns import ALL_COLUMNS, REQUIRED_COLUMNS, canonical_header
 
 READ_BLOCK = 1 << 20
-DEFAULT_CHUNK_BYTES = 24 << 20
+DEFAULT_CHUNK_BYTES = 16 << 20
 DECOMPRESSION_FACTOR_LIMIT = 20  # a .csv.gz may expand at most this many times the upload limit
 # The csv module refuses fields over 128 KiB by default. A record is read whole (chunks bound memory), so a
 # long quoted cell must become an R03 row, not an exception.

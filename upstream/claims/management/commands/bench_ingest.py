@@ -37,6 +37,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--file", type=Path, default=None, help="Use this file instead of generating one."
         )
+        parser.add_argument("--keep", action="store_true", help="Keep the benchmark customer and its claims.")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         with tempfile.TemporaryDirectory(prefix="upstream-bench-") as tmp:
@@ -69,6 +70,8 @@ class Command(BaseCommand):
                 )
             copy_seconds = self._bare_copy(path)
             ingest_seconds, upload = self._ingest(path)
+            if not opts["keep"]:
+                self._cleanup(upload.customer_id)
         rows = upload.total_rows
         peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         ratio = ingest_seconds / copy_seconds
@@ -97,6 +100,12 @@ class Command(BaseCommand):
             elapsed = time.monotonic() - started
             cursor.execute("DROP TABLE bench_raw_copy")
         return elapsed
+
+    def _cleanup(self, customer_id: int) -> None:
+        with connection.cursor() as cursor:
+            for table in ("claims_claimrecord", "claims_uploadissue", "claims_upload"):
+                cursor.execute(f"DELETE FROM {table} WHERE customer_id = %s", [customer_id])  # noqa: S608
+            cursor.execute("DELETE FROM tenancy_customer WHERE id = %s", [customer_id])
 
     def _ingest(self, path: Path) -> tuple[float, Any]:
         customer = tenancy.customer_create(name=f"Bench {uuid.uuid4().hex[:8]}")
