@@ -24,6 +24,8 @@ def _isolated_test_settings(settings):
         }
     }
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tasks run in-process unless a test starts a real worker (CI sets REDIS_URL for those tests).
+    settings.CELERY_TASK_ALWAYS_EAGER = True
 
 
 @pytest.fixture
