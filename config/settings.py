@@ -136,6 +136,7 @@ INSTALLED_APPS = [
     "upstream.tenancy",
     "upstream.audit",
     "upstream.claims",
+    "upstream.drift",
     "upstream.demo",
 ]
 
