@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from upstream.core.local_keys import load_or_create_local_keys
@@ -76,7 +77,13 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # SPEC §7: a drift run for every customer, Mondays 06:00 UTC.
+    "drift-weekly-runs": {
+        "task": "drift.request_scheduled_runs",
+        "schedule": crontab(minute=0, hour=6, day_of_week=1),
+    },
+}
 
 # --- PHI encryption (SPEC §10) ------------------------------------------------------------------------------
 LOCAL_KEYS_FILE = Path(env.str("LOCAL_KEYS_FILE", default=str(BASE_DIR / ".local-keys.json")))

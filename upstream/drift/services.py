@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import datetime
+import logging
+from dataclasses import asdict
 
 from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from upstream.drift.models import DriftSettings, ReportRun, RunStatus
+from upstream.drift import detectors
+from upstream.drift.models import DriftEvent, DriftSettings, ReportRun, RunStatus
 from upstream.tenancy.models import Customer, User
+from upstream.tenancy.scoping import tenant_scope
+
+logger = logging.getLogger(__name__)
+
+EXECUTABLE = (RunStatus.QUEUED, RunStatus.RUNNING)
+ERROR_MAX_CHARS = 500
+WINDOW_FIELDS = ("baseline_start", "baseline_end", "current_start", "current_end")
 
 
 def drift_settings_get(*, customer_id: int) -> DriftSettings:
@@ -49,5 +62,81 @@ def report_run_request(
 
 
 def drift_run_execute(*, report_run_id: int) -> ReportRun:
-    """Run drift detection for a queued run (implementation in progress: issue #4)."""
-    raise NotImplementedError("drift_run_execute is being implemented (issue #4)")
+    """Execute a queued (or running) drift run and return it; any other run is returned unchanged.
+
+    DB-01: the statistics are computed first, outside any write transaction (detectors only read, in one
+    snapshot). Then one transaction locks the Customer row (``SELECT … FOR UPDATE``; lock order Customer →
+    ReportRun → DriftEvent → AlertRule → AlertEvent → WebhookDelivery), re-checks under the lock that the run
+    is still executable (a second worker executing the same run finds it finished and writes nothing),
+    inserts the events with ``ON CONFLICT DO NOTHING`` and marks the run succeeded: events and success commit
+    together. Any exception marks the run ``failed`` with its type and first message line, and no event.
+    """
+    run = ReportRun.objects_all_tenants.get(pk=report_run_id)
+    if run.status not in EXECUTABLE:
+        return run
+    with tenant_scope(run.customer_id):
+        run = _run_start(run)
+        try:
+            settings = drift_settings_get(customer_id=run.customer_id)
+            parameters = detectors.Parameters.from_settings(settings)
+            detection = detectors.detect(
+                customer_id=run.customer_id, parameters=parameters, as_of=run.requested_as_of
+            )
+            return _run_succeed(run, detection)
+        except Exception as exc:
+            logger.exception("drift run %s failed", run.pk)
+            return _run_fail(run, exc)
+
+
+def _run_start(run: ReportRun) -> ReportRun:
+    """queued → running (first start only sets started_at); a conditional update, so it cannot reopen a run
+    that finished in between."""
+    ReportRun.objects_all_tenants.filter(pk=run.pk, status__in=EXECUTABLE).update(
+        status=RunStatus.RUNNING, started_at=Coalesce(F("started_at"), Value(timezone.now()))
+    )
+    run.refresh_from_db()
+    return run
+
+
+def _run_succeed(run: ReportRun, detection: detectors.Detection) -> ReportRun:
+    with transaction.atomic():
+        Customer.objects.select_for_update().only("pk").get(pk=run.customer_id)
+        locked = (
+            ReportRun.objects_all_tenants.select_for_update().filter(pk=run.pk, status__in=EXECUTABLE).first()
+        )
+        if locked is None:  # finished by another worker while we computed: leave it as it is
+            return ReportRun.objects_all_tenants.get(pk=run.pk)
+        DriftEvent.objects_all_tenants.bulk_create(
+            [
+                DriftEvent(customer_id=run.customer_id, report_run_id=run.pk, **asdict(draft))
+                for draft in detection.events
+            ],
+            ignore_conflicts=True,
+        )
+        windows = detection.windows
+        bounds = windows.bounds() if windows else dict.fromkeys(WINDOW_FIELDS)  # no claims: no windows
+        for name, day in bounds.items():
+            setattr(locked, name, day)
+        locked.as_of = windows.as_of if windows else None
+        locked.parameters = detection.parameters.as_json()
+        locked.groups_tested = detection.groups_tested
+        locked.tests_run = detection.tests_run
+        locked.claims_considered = detection.claims_considered
+        locked.events_count = DriftEvent.objects_all_tenants.filter(report_run_id=run.pk).count()
+        locked.status = RunStatus.SUCCEEDED
+        locked.error = ""
+        locked.finished_at = timezone.now()
+        locked.save()
+    return locked
+
+
+def _run_fail(run: ReportRun, exc: BaseException) -> ReportRun:
+    """Record the failure without PHI: the exception type and the first line of its message (database
+    errors put the offending values on later DETAIL lines), capped."""
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    error = f"{type(exc).__name__}: {first_line}"[:ERROR_MAX_CHARS]
+    ReportRun.objects_all_tenants.filter(pk=run.pk, status__in=EXECUTABLE).update(
+        status=RunStatus.FAILED, error=error, finished_at=timezone.now()
+    )
+    run.refresh_from_db()
+    return run

@@ -37,6 +37,9 @@ from upstream.claims.models import (
     UploadIssue,
     UploadStatus,
 )
+from upstream.drift import dashboard as drift_dashboard
+from upstream.drift import services as drift_services
+from upstream.drift.models import RunTrigger
 from upstream.tenancy.models import Customer
 
 logger = logging.getLogger(__name__)
@@ -358,6 +361,19 @@ def _finish(upload: Upload, prepared: PreparedFile, tally: _Tally, table: str, c
         else:
             upload.status = UploadStatus.PARTIAL if rejected else UploadStatus.SUCCEEDED
         upload.save()
+        if upload.status in (UploadStatus.SUCCEEDED, UploadStatus.PARTIAL):
+            _on_completed_commit(upload)
+
+
+def _on_completed_commit(upload: Upload) -> None:
+    """Once the new claims are committed, the dashboard recomputes and a drift run is requested (SPEC §6;
+    debounced to one queued run per customer). Robust callbacks: a failure there is logged and never turns
+    an upload whose claims are stored into an error."""
+    customer = upload.customer
+    transaction.on_commit(lambda: drift_dashboard.dashboard_invalidate(customer_id=customer.pk), robust=True)
+    transaction.on_commit(
+        lambda: drift_services.report_run_request(customer=customer, trigger=RunTrigger.UPLOAD), robust=True
+    )
 
 
 def _notes(prepared: PreparedFile, tally: _Tally) -> list[dict[str, str]]:

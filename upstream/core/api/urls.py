@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("upstream.tenancy.api.urls")),
     path("", include("upstream.audit.api.urls")),
     path("", include("upstream.claims.api.urls")),
+    path("", include("upstream.drift.api.urls")),
 ]

@@ -5,6 +5,7 @@ Regenerate the baseline after an intended change with ``UPDATE_QUERY_BASELINES=1
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from upstream.audit.models import AuditAction, AuditEvent
 from upstream.claims.tests.factories import (
@@ -23,6 +25,7 @@ from upstream.claims.tests.factories import (
     UploadIssueFactory,
 )
 from upstream.core.testing.tenants import Tenant
+from upstream.drift.tests.api_factories import DriftEventFactory, ReportRunFactory
 from upstream.tenancy.roles import Role
 from upstream.tenancy.tests.factories import MembershipFactory
 
@@ -42,6 +45,13 @@ def _populate(tenant: Tenant) -> dict[str, str]:
         CptGroupMappingFactory.create(customer=customer)
     for i in range(ROWS):
         ClaimRecordFactory.create(customer=customer, payer=f"Payer {i}")
+    latest_run = ReportRunFactory.create(customer=customer)
+    for _ in range(ROWS):
+        older = ReportRunFactory.create(
+            customer=customer, finished_at=timezone.now() - datetime.timedelta(days=1)
+        )
+        DriftEventFactory.create(report_run=older)
+        DriftEventFactory.create(report_run=latest_run)
     return {"upload_id": str(upload.pk)}
 
 
@@ -57,6 +67,9 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "payer-mappings": (Role.VIEWER, "/api/v1/payer-mappings/"),
     "cpt-group-mappings": (Role.VIEWER, "/api/v1/cpt-group-mappings/"),
     "validation-rules": (Role.VIEWER, "/api/v1/validation-rules/"),
+    "report-runs": (Role.VIEWER, "/api/v1/report-runs/"),
+    "drift-events": (Role.VIEWER, "/api/v1/drift-events/"),
+    "drift-events-active": (Role.VIEWER, "/api/v1/drift-events/active/"),
 }
 
 

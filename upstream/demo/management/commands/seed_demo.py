@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from upstream.demo.services import DEMO_CLAIM_ROWS, demo_claims_seed, demo_seed
+from upstream.demo.services import DEMO_CLAIM_ROWS, demo_claims_seed, demo_drift_seed, demo_seed
 
 
 class Command(BaseCommand):
@@ -31,6 +31,11 @@ class Command(BaseCommand):
                     f"Demo claims: upload {upload.pk} {upload.status}, {upload.accepted_rows:,} "
                     f"accepted, {upload.rejected_rows:,} rejected."
                 )
+            run = demo_drift_seed(customer=customer)
+            self.stdout.write(
+                f"Demo drift: run {run.pk} {run.status}, {run.events_count} events "
+                "(GET /api/v1/drift-events/active/, /api/v1/dashboard/)."
+            )
         self.stdout.write(self.style.SUCCESS(f"Demo customer: {customer.name} (slug {customer.slug})"))
         self.stdout.write('Log in with POST /api/v1/auth/token/ {"email": ..., "password": ...}:')
         for cred in credentials:
