@@ -3,7 +3,6 @@ consistent version each and exact counts, and the same file twice ends once succ
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +13,7 @@ from django.db import connection
 
 from upstream.claims.models import ClaimRecord, PayerMapping, Upload, UploadStatus
 from upstream.claims.tests.helpers import claim_row, csv_bytes, process, store
+from upstream.core.testing.concurrency import run_together
 from upstream.core.testing.tenants import Tenant, make_tenant
 from upstream.tenancy.scoping import tenant_scope
 
@@ -46,27 +46,7 @@ def _file(tag: str, numbers: range) -> bytes:
 
 
 def _run_together(*jobs: Callable[[], Upload]) -> list[Upload | BaseException]:
-    """Run each job in its own thread (own database connection), released at once by a barrier."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[Upload | BaseException | None] = [None] * len(jobs)
-
-    def work(index: int, job: Callable[[], Upload]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = job()
-        except BaseException as exc:  # reported by the caller's assertion
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a worker hung (deadlock?)"
-    assert all(r is not None for r in results)
-    return [r for r in results if r is not None]
+    return run_together(jobs)
 
 
 def _tenant_with_payers() -> Tenant:

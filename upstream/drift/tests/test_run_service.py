@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import threading
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -15,6 +14,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from upstream.core.testing.concurrency import run_together
 from upstream.drift import detectors, services
 from upstream.drift.models import DriftEvent, ReportRun, RunStatus, RunTrigger
 from upstream.drift.tests.factories import AS_OF, ReportRunFactory, save_claims, window_claims
@@ -198,27 +198,7 @@ def test_failure_after_events_were_inserted_leaves_no_partial_events() -> None:
 
 
 def _run_together(jobs: list[Callable[[], ReportRun]]) -> list[ReportRun | BaseException]:
-    """Each job in its own thread (its own database connection), released at once by a barrier."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[ReportRun | BaseException | None] = [None] * len(jobs)
-
-    def work(index: int, job: Callable[[], ReportRun]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = job()
-        except BaseException as exc:  # reported by the caller's assertions
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a run hung (deadlock?)"
-    assert all(result is not None for result in results)
-    return [result for result in results if result is not None]
+    return run_together(jobs)
 
 
 def _executor(run_id: int) -> Callable[[], ReportRun]:

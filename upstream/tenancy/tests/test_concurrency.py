@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
+from upstream.core.testing.concurrency import run_together
 from upstream.tenancy import services
 from upstream.tenancy.models import Membership
 from upstream.tenancy.roles import Role
@@ -17,23 +15,14 @@ from upstream.tenancy.tests.factories import CustomerFactory, MembershipFactory
 def test_two_owners_demoting_each_other_concurrently_leave_one_owner() -> None:
     customer = CustomerFactory.create()
     owners = [MembershipFactory.create(customer=customer, role=Role.OWNER) for _ in range(2)]
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
 
-    def demote(membership: Membership) -> None:
+    def demote(membership: Membership) -> str:
         try:
-            barrier.wait(timeout=10)
             services.membership_change_role(membership=membership, role=Role.VIEWER)
-            outcomes.append("demoted")
         except services.TenancyError as exc:
-            outcomes.append(exc.code)
-        finally:
-            connection.close()  # each thread has its own real connection
+            return exc.code
+        return "demoted"
 
-    threads = [threading.Thread(target=demote, args=(m,)) for m in owners]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert sorted(outcomes) == ["demoted", "last_owner"]
+    outcomes = run_together([lambda m=m: demote(m) for m in owners])  # type: ignore[misc]
+    assert sorted(map(str, outcomes)) == ["demoted", "last_owner"]
     assert Membership.objects_all_tenants.filter(customer=customer, role=Role.OWNER).count() == 1
