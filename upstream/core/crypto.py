@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import os
 import re
@@ -28,14 +27,12 @@ __all__ = [
     "Keyring",
     "PHIDecryptionError",
     "blind_index",
-    "blind_index_many",
     "decrypt",
     "decrypt_many",
     "encrypt",
     "encrypt_many",
     "get_keyring",
     "key_id_of",
-    "keyed_digest_many",
     "needs_rotation",
     "normalize_for_blind_index",
     "parse_keyring",
@@ -166,23 +163,10 @@ def encrypt(plaintext: str) -> str:
 
 
 def encrypt_many(values: Iterable[str | None]) -> list[str | None]:
-    """``encrypt`` over a batch; ``None`` stays ``None``. Same tokens as ``encrypt``, built faster: nonces
-    come from one ``os.urandom`` call and the per-value Python work is the AES-GCM call alone."""
+    """``encrypt`` over a batch with one key-ring lookup; ``None`` stays ``None``. (Ingestion encrypts whole
+    polars Series with ``upstream.claims.ingest.phi.encrypt_series``.)"""
     key = get_keyring().primary
-    items = list(values)
-    nonces = os.urandom(NONCE_BYTES * len(items))
-    encrypt_one = key.cipher.encrypt
-    aad = key.aad
-    sealed: list[bytes | None] = []
-    for i, value in enumerate(items):
-        if value is None:
-            sealed.append(None)
-            continue
-        nonce = nonces[i * NONCE_BYTES : (i + 1) * NONCE_BYTES]
-        sealed.append(nonce + encrypt_one(nonce, value.encode("utf-8"), aad))
-    header = key.header
-    b64 = base64.urlsafe_b64encode
-    return [None if blob is None else header + b64(blob).decode("ascii") for blob in sealed]
+    return [None if value is None else _encrypt_with(key, value) for value in values]
 
 
 def _split(token: str) -> tuple[str, str]:
@@ -253,34 +237,8 @@ def blind_index(value: str) -> str:
     Deterministic for a given key, so equal (after normalization) values can be looked up exactly without
     decrypting; unrelated to the encryption keys.
     """
-    from django.conf import settings
-
-    key = _parse_blind_index_key(settings.PHI_BLIND_INDEX_KEY)
     message = normalize_for_blind_index(value).encode("utf-8")
-    return hmac.digest(key, message, "sha256").hex()
-
-
-def keyed_digest_many(values: Iterable[str]) -> list[str]:
-    """Keyed BLAKE2b under ``PHI_BLIND_INDEX_KEY`` of each exact value (no normalization), as hex.
-
-    For change detection over PHI (a row's content hash) without storing anything that could be reversed or
-    compared across keys.
-    """
-    from django.conf import settings
-
-    key = _parse_blind_index_key(settings.PHI_BLIND_INDEX_KEY)
-    # BLAKE2b in keyed mode is a MAC on its own (no HMAC construction) and about twice as fast here.
-    return [hashlib.blake2b(value.encode("utf-8"), key=key, digest_size=32).hexdigest() for value in values]
-
-
-def blind_index_many(values: Iterable[str | None]) -> list[str | None]:
-    """``blind_index`` of each value; None (and blank) stays None."""
-    from django.conf import settings
-
-    key = _parse_blind_index_key(settings.PHI_BLIND_INDEX_KEY)
-    digest = hmac.digest
-    normalize = normalize_for_blind_index
-    return [digest(key, normalize(v).encode("utf-8"), "sha256").hex() if v else None for v in values]
+    return hmac.digest(blind_index_key(), message, "sha256").hex()
 
 
 def blind_index_key() -> bytes:
