@@ -83,6 +83,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "drift.request_scheduled_runs",
         "schedule": crontab(minute=0, hour=6, day_of_week=1),
     },
+    # SPEC §8: the outbox sweeper sends due webhook deliveries whose queue message never ran (or was lost).
+    "webhooks-sweep": {
+        "task": "webhooks.sweep",
+        "schedule": env.float("WEBHOOK_SWEEP_INTERVAL_SECONDS", default=15.0),
+    },
 }
 
 # --- PHI encryption (SPEC §10) ------------------------------------------------------------------------------
@@ -144,6 +149,8 @@ INSTALLED_APPS = [
     "upstream.audit",
     "upstream.claims",
     "upstream.drift",
+    "upstream.alerts",
+    "upstream.webhooks",
     "upstream.demo",
 ]
 
@@ -316,7 +323,20 @@ LOGGING = {
 # --- Product settings ---------------------------------------------------------------------------------------
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=512 * 1024 * 1024)
 UPLOAD_MAX_ROWS = env.int("UPLOAD_MAX_ROWS", default=5_000_000)
+# --- Webhooks and alerts (SPEC §8) -------------------------------------------------------------------------
+# CIDRs where private/loopback receivers (and plain http) are accepted, e.g. "127.0.0.0/8,10.1.0.0/16".
 WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
+# Seconds before each retry (±20 % jitter); attempts beyond the list reuse its last value.
+WEBHOOK_RETRY_SCHEDULE = [
+    int(s) for s in env.list("WEBHOOK_RETRY_SCHEDULE", default=["30", "120", "480", "1800"])
+]
+WEBHOOK_DEFAULT_MAX_ATTEMPTS = env.int("WEBHOOK_DEFAULT_MAX_ATTEMPTS", default=5)
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env.float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_TOTAL_TIMEOUT_SECONDS = env.float("WEBHOOK_TOTAL_TIMEOUT_SECONDS", default=15.0)
+WEBHOOK_SECRET_ROTATION_GRACE_HOURS = env.int("WEBHOOK_SECRET_ROTATION_GRACE_HOURS", default=24)
+WEBHOOK_DISABLE_AFTER_DAYS = env.int("WEBHOOK_DISABLE_AFTER_DAYS", default=5)
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=20)
+ALERT_EMAIL_MAX_RETRIES = env.int("ALERT_EMAIL_MAX_RETRIES", default=5)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
