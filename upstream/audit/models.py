@@ -20,6 +20,12 @@ class AuditAction(models.TextChoices):
     UPLOAD_CREATED = "upload.created", "Claims file uploaded"
     MAPPING_CHANGED = "mapping.changed", "Payer or CPT-group mapping changed"
     PHI_KEYS_ROTATED = "phi.keys_rotated", "PHI keys rotated"
+    ALERT_RULE_CHANGED = "alert_rule.changed", "Alert rule created, changed or deleted"
+    ALERT_SETTINGS_CHANGED = "alert_settings.changed", "Alert suppression settings changed"
+    ALERT_FEEDBACK_GIVEN = "alert.feedback", "Alert feedback given"
+    WEBHOOK_ENDPOINT_CHANGED = "webhook_endpoint.changed", "Webhook endpoint created, changed or deleted"
+    WEBHOOK_SECRET_ROTATED = "webhook_endpoint.secret_rotated", "Webhook secret rotated"
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled", "Webhook endpoint disabled automatically"
 
 
 class AuditEvent(models.Model):

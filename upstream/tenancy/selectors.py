@@ -33,3 +33,15 @@ def customer_resolve(*, reference: str | int) -> Customer | None:
 
 def owner_count(*, customer_id: int) -> int:
     return Membership.objects_all_tenants.filter(customer_id=customer_id, role=Role.OWNER).count()
+
+
+def customer_admin_emails(*, customer_id: int) -> list[str]:
+    """E-mail addresses of the customer's active owners and admins (who hear about alerts and endpoint
+    trouble), sorted for a stable recipient list."""
+    return sorted(
+        Membership.objects_all_tenants.filter(
+            customer_id=customer_id, role__in=(Role.OWNER, Role.ADMIN), user__is_active=True
+        )
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )

@@ -59,8 +59,9 @@ def webhook_event_emit(
             for target in endpoints
         ]
     )
-    ids = [d.pk for d in deliveries]
-    transaction.on_commit(
-        lambda: [deliver.delay(delivery_id=pk, customer_id=customer_id) for pk in ids]  # type: ignore[func-returns-value]
-    )
+    for delivery in deliveries:
+        # Robust: the event is committed already; a broker hiccup only delays delivery to the next sweep.
+        transaction.on_commit(
+            lambda pk=delivery.pk: deliver.delay(delivery_id=pk, customer_id=customer_id), robust=True
+        )
     return deliveries

@@ -38,6 +38,8 @@ from upstream.claims.models import (
     UploadStatus,
 )
 from upstream.drift import dashboard as drift_dashboard
+from upstream.webhooks import services as webhook_services
+from upstream.webhooks.models import EventType as WebhookEventType
 from upstream.drift import services as drift_services
 from upstream.drift.models import RunTrigger
 from upstream.tenancy.models import Customer
@@ -178,7 +180,33 @@ def _fail(upload: Upload, code: str, message: str) -> None:
     upload.error_code = code
     upload.error_message = message
     upload.finished_at = timezone.now()
-    upload.save(update_fields=["status", "error_code", "error_message", "finished_at"])
+    with transaction.atomic():
+        upload.save(update_fields=["status", "error_code", "error_message", "finished_at"])
+        _emit_completed(upload)
+
+
+def _emit_completed(upload: Upload) -> None:
+    """``upload.completed`` into the webhook outbox, in the transaction that records the terminal status.
+    Counts and codes only: no filename (practices name files after patients) and no row values."""
+    webhook_services.webhook_event_emit(
+        customer_id=upload.customer_id,
+        event_type=WebhookEventType.UPLOAD_COMPLETED,
+        data={
+            "upload_id": upload.pk,
+            "status": upload.status,
+            "total_rows": upload.total_rows,
+            "accepted_rows": upload.accepted_rows,
+            "rejected_rows": upload.rejected_rows,
+            "warned_rows": upload.warned_rows,
+            "inserted_rows": upload.inserted_rows,
+            "updated_rows": upload.updated_rows,
+            "unchanged_rows": upload.unchanged_rows,
+            "rule_counts": upload.rule_counts,
+            "date_min": upload.date_min.isoformat() if upload.date_min else None,
+            "date_max": upload.date_max.isoformat() if upload.date_max else None,
+            "error_code": upload.error_code or None,
+        },
+    )
 
 
 def upload_process(*, upload_id: int, progress: Callable[[int], None] | None = None) -> Upload:
@@ -361,6 +389,7 @@ def _finish(upload: Upload, prepared: PreparedFile, tally: _Tally, table: str, c
         else:
             upload.status = UploadStatus.PARTIAL if rejected else UploadStatus.SUCCEEDED
         upload.save()
+        _emit_completed(upload)
         if upload.status in (UploadStatus.SUCCEEDED, UploadStatus.PARTIAL):
             _on_completed_commit(upload)
 

@@ -10,4 +10,6 @@ urlpatterns = [
     path("", include("upstream.audit.api.urls")),
     path("", include("upstream.claims.api.urls")),
     path("", include("upstream.drift.api.urls")),
+    path("", include("upstream.alerts.api.urls")),
+    path("", include("upstream.webhooks.api.urls")),
 ]
