@@ -7,6 +7,7 @@ and enqueues each after commit. If the broker loses the message, the beat sweepe
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -29,8 +30,6 @@ def webhook_event_emit(
 ) -> list[WebhookDelivery]:
     """Write the event's deliveries (one per active endpoint subscribed to ``event_type``, or just
     ``endpoint``) in the caller's transaction and enqueue them on commit; returns the deliveries."""
-    from upstream.webhooks.tasks import deliver
-
     if event_type not in EventType.values:
         raise ValueError(f"unknown webhook event type {event_type!r}")
     if endpoint is not None:
@@ -61,7 +60,11 @@ def webhook_event_emit(
     )
     for delivery in deliveries:
         # Robust: the event is committed already; a broker hiccup only delays delivery to the next sweep.
-        transaction.on_commit(
-            lambda pk=delivery.pk: deliver.delay(delivery_id=pk, customer_id=customer_id), robust=True
-        )
+        transaction.on_commit(functools.partial(_enqueue, delivery.pk, customer_id), robust=True)
     return deliveries
+
+
+def _enqueue(delivery_id: int, customer_id: int) -> None:
+    from upstream.webhooks.tasks import deliver
+
+    deliver.delay(delivery_id=delivery_id, customer_id=customer_id)
