@@ -13,6 +13,8 @@ from upstream.core.testing.tenants import Tenant
 from upstream.core.testing.tenants import make_tenant as _make_tenant
 from upstream.tenancy.models import User
 
+pytest_plugins = ["upstream.core.testing.celery"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_test_settings(settings):
