@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_WORKERS ?= 2
 
-.PHONY: help uv deps run serve migrate seed test lint typecheck schema worker beat stop-db bench bench-ingest bench-drift
+.PHONY: help uv deps run serve migrate seed test lint typecheck schema worker beat stop-db bench bench-ingest bench-drift bench-webhooks
 
 help:
 	@echo "make run | test | lint | bench | worker | beat | stop-db"
@@ -49,7 +49,7 @@ schema: deps
 	$(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
 
 ## Benchmarks (SPEC §12); results go to docs/benchmarks.md.
-bench: bench-ingest bench-drift
+bench: bench-ingest bench-drift bench-webhooks
 
 bench-ingest: migrate
 	$(PY) manage.py bench_ingest --rows $${BENCH_ROWS:-1000000}
@@ -57,6 +57,10 @@ bench-ingest: migrate
 ## A drift run over 1,000,000 ingested claims, best of 3 (budget 5 s).
 bench-drift: migrate
 	$(PY) manage.py bench_drift --rows $${BENCH_ROWS:-1000000}
+
+## The outbox sweeper sending 2,000 deliveries to a local receiver process (budget >= 200 deliveries/s).
+bench-webhooks: migrate
+	$(PY) manage.py bench_webhooks --deliveries $${BENCH_DELIVERIES:-2000}
 
 worker: deps
 	$(UV) run --frozen celery -A config worker --loglevel=INFO
