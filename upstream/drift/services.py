@@ -11,10 +11,13 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from upstream.alerts.evaluation import alerts_evaluate
 from upstream.drift import detectors
 from upstream.drift.models import DriftEvent, DriftSettings, ReportRun, RunStatus
 from upstream.tenancy.models import Customer, User
 from upstream.tenancy.scoping import tenant_scope
+from upstream.webhooks.models import EventType as WebhookEventType
+from upstream.webhooks.services import webhook_event_emit
 
 logger = logging.getLogger(__name__)
 
@@ -122,21 +125,65 @@ def _run_succeed(run: ReportRun, detection: detectors.Detection) -> ReportRun:
         locked.groups_tested = detection.groups_tested
         locked.tests_run = detection.tests_run
         locked.claims_considered = detection.claims_considered
-        locked.events_count = DriftEvent.objects_all_tenants.filter(report_run_id=run.pk).count()
+        # The run's events (evidence deferred: alerts never read it) feed the alert evaluation, under the
+        # same Customer lock, so concurrent runs raise each alert once (lock order continues AlertRule →
+        # AlertEvent → WebhookDelivery).
+        events = list(
+            DriftEvent.objects_all_tenants.filter(report_run_id=run.pk).defer("evidence").order_by("id")
+        )
+        evaluation = alerts_evaluate(customer_id=run.customer_id, drift_events=events)
+        locked.events_count = len(events)
         locked.status = RunStatus.SUCCEEDED
         locked.error = ""
         locked.finished_at = timezone.now()
         locked.save()
+        _emit_run_completed(
+            locked, alerts_created=len(evaluation.delivered), alerts_suppressed=len(evaluation.suppressed)
+        )
     return locked
 
 
 def _run_fail(run: ReportRun, exc: BaseException) -> ReportRun:
     """Record the failure without PHI: the exception type and the first line of its message (database
-    errors put the offending values on later DETAIL lines), capped."""
+    errors put the offending values on later DETAIL lines), capped. ``report_run.completed`` goes to the
+    outbox in the same transaction, when this call is the one that finished the run."""
     first_line = (str(exc).strip().splitlines() or [""])[0]
     error = f"{type(exc).__name__}: {first_line}"[:ERROR_MAX_CHARS]
-    ReportRun.objects_all_tenants.filter(pk=run.pk, status__in=EXECUTABLE).update(
-        status=RunStatus.FAILED, error=error, finished_at=timezone.now()
-    )
-    run.refresh_from_db()
+    with transaction.atomic():
+        finished = ReportRun.objects_all_tenants.filter(pk=run.pk, status__in=EXECUTABLE).update(
+            status=RunStatus.FAILED, error=error, finished_at=timezone.now()
+        )
+        run.refresh_from_db()
+        if finished:
+            _emit_run_completed(run, alerts_created=0, alerts_suppressed=0)
     return run
+
+
+def _emit_run_completed(run: ReportRun, *, alerts_created: int, alerts_suppressed: int) -> None:
+    """``report_run.completed`` into the webhook outbox: ids, windows and counts. A failure carries only the
+    exception type (``error_code``), never its message."""
+
+    def day(value: datetime.date | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    webhook_event_emit(
+        customer_id=run.customer_id,
+        event_type=WebhookEventType.REPORT_RUN_COMPLETED,
+        data={
+            "report_run_id": run.pk,
+            "status": run.status,
+            "trigger": run.trigger,
+            "as_of": day(run.as_of),
+            "baseline_start": day(run.baseline_start),
+            "baseline_end": day(run.baseline_end),
+            "current_start": day(run.current_start),
+            "current_end": day(run.current_end),
+            "groups_tested": run.groups_tested,
+            "tests_run": run.tests_run,
+            "claims_considered": run.claims_considered,
+            "events_count": run.events_count,
+            "alerts_created": alerts_created,
+            "alerts_suppressed": alerts_suppressed,
+            "error_code": run.error.split(":", 1)[0] if run.error else None,
+        },
+    )

@@ -26,6 +26,7 @@ class TenancyError(Exception):
         self.code = code
 
 
+@transaction.atomic
 def customer_create(
     *,
     name: str,
@@ -34,7 +35,10 @@ def customer_create(
     actor: User | None = None,
     request: Any = None,
 ) -> Customer:
+    from upstream.alerts.services import alert_rule_create_default  # alerts depends on tenancy, not back
+
     customer = Customer.objects.create(name=name.strip(), slug=slug or slugify(name)[:64], timezone=timezone)
+    alert_rule_create_default(customer_id=customer.pk)  # SPEC §8: every customer starts with the default rule
     audit_record(
         action=AuditAction.CUSTOMER_CREATED,
         customer_id=customer.pk,

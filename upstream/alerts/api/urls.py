@@ -1,5 +1,17 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-router = SimpleRouter()
+from upstream.alerts.api import views
 
-urlpatterns = [*router.urls]
+router = SimpleRouter()
+router.register("alerts", views.AlertViewSet, basename="alert")
+router.register("alert-rules", views.AlertRuleViewSet, basename="alert-rule")
+
+urlpatterns = [
+    path(
+        "alert-settings/",
+        views.AlertSettingsViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),
+        name="alert-settings",
+    ),
+    *router.urls,
+]

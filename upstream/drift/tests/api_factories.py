@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import Any
 
 import factory
 from django.utils import timezone
-from factory.django import DjangoModelFactory
 
 from upstream.drift.models import Direction, DriftEvent, DriftType, ReportRun, RunStatus, RunTrigger
-from upstream.tenancy.tests.factories import CustomerFactory
+from upstream.tenancy.tests.factories import CustomerFactory, TenantModelFactory
 
 AS_OF = datetime.date(2026, 11, 14)
 
@@ -25,16 +23,7 @@ def severity_label(severity: float) -> str:
     return "low"
 
 
-class _TenantFactory(DjangoModelFactory[Any]):
-    class Meta:
-        abstract = True
-
-    @classmethod
-    def _create(cls, model_class: Any, *args: Any, **kwargs: Any) -> Any:
-        return model_class.objects_all_tenants.create(*args, **kwargs)
-
-
-class ReportRunFactory(_TenantFactory):
+class ReportRunFactory(TenantModelFactory):
     """A finished, succeeded run as of ``AS_OF`` with the default windows of SPEC §7."""
 
     class Meta:
@@ -53,7 +42,7 @@ class ReportRunFactory(_TenantFactory):
     finished_at = factory.LazyFunction(timezone.now)
 
 
-class DriftEventFactory(_TenantFactory):
+class DriftEventFactory(TenantModelFactory):
     """A worsening DENIAL_RATE event (20 % → 30 %) of a run; ``severity_label`` follows ``severity``."""
 
     class Meta:

@@ -15,13 +15,12 @@ import factory
 import polars as pl
 from django.db import connection
 from django.utils import timezone
-from factory.django import DjangoModelFactory
 
 from upstream.claims.models import ClaimRecord, Outcome
 from upstream.demo.reference_data import CPT_GROUP_BY_CODE, PAYERS
 from upstream.drift.models import DriftEvent, DriftType, ReportRun, RunStatus, RunTrigger
 from upstream.tenancy.models import Customer
-from upstream.tenancy.tests.factories import CustomerFactory
+from upstream.tenancy.tests.factories import CustomerFactory, TenantModelFactory
 
 AS_OF = datetime.date(2026, 6, 30)
 _claim_numbers = itertools.count(1)
@@ -195,17 +194,13 @@ def load_generated(customer: Customer, path: Path) -> int:
 # --- runs and events ----------------------------------------------------------------------------------------
 
 
-class ReportRunFactory(DjangoModelFactory[ReportRun]):
+class ReportRunFactory(TenantModelFactory):
     class Meta:
         model = ReportRun
 
     customer = factory.SubFactory(CustomerFactory)
     trigger = RunTrigger.MANUAL
     status = RunStatus.QUEUED
-
-    @classmethod
-    def _create(cls, model_class: type[ReportRun], *args: Any, **kwargs: Any) -> ReportRun:
-        return model_class.objects_all_tenants.create(*args, **kwargs)
 
 
 def drift_event(run: ReportRun, payer: str, **fields: Any) -> DriftEvent:

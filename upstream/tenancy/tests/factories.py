@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import factory
 from factory.django import DjangoModelFactory
 
@@ -27,16 +29,22 @@ class CustomerFactory(DjangoModelFactory[Customer]):
     slug = factory.Sequence(lambda n: f"clinic-{n}")
 
 
-class MembershipFactory(DjangoModelFactory[Membership]):
+class TenantModelFactory(DjangoModelFactory[Any]):
+    """Base of every tenant-owned model's factory: ``Model.objects`` needs a tenant scope, so factories
+    write through the unscoped manager."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class: Any, *args: Any, **kwargs: Any) -> Any:
+        return model_class.objects_all_tenants.create(*args, **kwargs)
+
+
+class MembershipFactory(TenantModelFactory):
     class Meta:
         model = Membership
-        # Membership.objects needs a tenant scope; factories write through the unscoped manager.
-        django_get_or_create = ()
 
     user = factory.SubFactory(UserFactory)
     customer = factory.SubFactory(CustomerFactory)
     role = Role.ANALYST
-
-    @classmethod
-    def _create(cls, model_class, *args, **kwargs):
-        return model_class.objects_all_tenants.create(*args, **kwargs)
