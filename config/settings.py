@@ -287,7 +287,9 @@ SPECTACULAR_SETTINGS = {
         "upstream.core.api.schema.add_problem_responses",
     ],
     "ENUM_NAME_OVERRIDES": {
+        "WebhookEventTypeEnum": "upstream.webhooks.models.EventType",
         "RoleEnum": "upstream.tenancy.roles.Role",
+        "DriftTypeEnum": "upstream.drift.models.DriftType",
     },
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "displayRequestDuration": True},
 }

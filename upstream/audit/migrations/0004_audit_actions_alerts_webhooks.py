@@ -4,15 +4,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0003_alter_auditevent_action'),
+        ("audit", "0003_alter_auditevent_action"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='action',
-            field=models.CharField(choices=[('auth.login_succeeded', 'Login succeeded'), ('auth.login_failed', 'Login failed'), ('auth.logout', 'Logout'), ('auth.refresh_refused', 'Token refresh refused'), ('customer.created', 'Customer created'), ('membership.created', 'Membership created'), ('membership.role_changed', 'Membership role changed'), ('membership.deleted', 'Membership deleted'), ('phi.accessed', 'Decrypted PHI returned'), ('upload.created', 'Claims file uploaded'), ('mapping.changed', 'Payer or CPT-group mapping changed'), ('phi.keys_rotated', 'PHI keys rotated'), ('alert_rule.changed', 'Alert rule created, changed or deleted'), ('alert_settings.changed', 'Alert suppression settings changed'), ('alert.feedback', 'Alert feedback given'), ('webhook_endpoint.changed', 'Webhook endpoint created, changed or deleted'), ('webhook_endpoint.secret_rotated', 'Webhook secret rotated'), ('webhook_endpoint.disabled', 'Webhook endpoint disabled automatically')], db_index=True, max_length=64),
+            model_name="auditevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("auth.login_succeeded", "Login succeeded"),
+                    ("auth.login_failed", "Login failed"),
+                    ("auth.logout", "Logout"),
+                    ("auth.refresh_refused", "Token refresh refused"),
+                    ("customer.created", "Customer created"),
+                    ("membership.created", "Membership created"),
+                    ("membership.role_changed", "Membership role changed"),
+                    ("membership.deleted", "Membership deleted"),
+                    ("phi.accessed", "Decrypted PHI returned"),
+                    ("upload.created", "Claims file uploaded"),
+                    ("mapping.changed", "Payer or CPT-group mapping changed"),
+                    ("phi.keys_rotated", "PHI keys rotated"),
+                    ("alert_rule.changed", "Alert rule created, changed or deleted"),
+                    ("alert_settings.changed", "Alert suppression settings changed"),
+                    ("alert.feedback", "Alert feedback given"),
+                    ("webhook_endpoint.changed", "Webhook endpoint created, changed or deleted"),
+                    ("webhook_endpoint.secret_rotated", "Webhook secret rotated"),
+                    ("webhook_endpoint.disabled", "Webhook endpoint disabled automatically"),
+                ],
+                db_index=True,
+                max_length=64,
+            ),
         ),
     ]

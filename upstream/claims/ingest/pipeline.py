@@ -38,11 +38,11 @@ from upstream.claims.models import (
     UploadStatus,
 )
 from upstream.drift import dashboard as drift_dashboard
-from upstream.webhooks import services as webhook_services
-from upstream.webhooks.models import EventType as WebhookEventType
 from upstream.drift import services as drift_services
 from upstream.drift.models import RunTrigger
 from upstream.tenancy.models import Customer
+from upstream.webhooks import services as webhook_services
+from upstream.webhooks.models import EventType as WebhookEventType
 
 logger = logging.getLogger(__name__)
 

@@ -2,10 +2,8 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import Any
 
 import factory
-from factory.django import DjangoModelFactory
 
 from upstream.claims.models import (
     ClaimRecord,
@@ -16,19 +14,10 @@ from upstream.claims.models import (
     UploadIssue,
     UploadStatus,
 )
-from upstream.tenancy.tests.factories import CustomerFactory
+from upstream.tenancy.tests.factories import CustomerFactory, TenantModelFactory
 
 
-class _TenantFactory(DjangoModelFactory[Any]):
-    class Meta:
-        abstract = True
-
-    @classmethod
-    def _create(cls, model_class, *args, **kwargs):
-        return model_class.objects_all_tenants.create(*args, **kwargs)
-
-
-class UploadFactory(_TenantFactory):
+class UploadFactory(TenantModelFactory):
     class Meta:
         model = Upload
 
@@ -41,7 +30,7 @@ class UploadFactory(_TenantFactory):
     accepted_rows = 10
 
 
-class UploadIssueFactory(_TenantFactory):
+class UploadIssueFactory(TenantModelFactory):
     class Meta:
         model = UploadIssue
 
@@ -55,7 +44,7 @@ class UploadIssueFactory(_TenantFactory):
     value = "x"
 
 
-class ClaimRecordFactory(_TenantFactory):
+class ClaimRecordFactory(TenantModelFactory):
     class Meta:
         model = ClaimRecord
 
@@ -75,7 +64,7 @@ class ClaimRecordFactory(_TenantFactory):
     patient_name = "Pat Example"
 
 
-class PayerMappingFactory(_TenantFactory):
+class PayerMappingFactory(TenantModelFactory):
     class Meta:
         model = PayerMapping
 
@@ -84,7 +73,7 @@ class PayerMappingFactory(_TenantFactory):
     normalized_name = factory.Sequence(lambda n: f"Payer {n}")
 
 
-class CptGroupMappingFactory(_TenantFactory):
+class CptGroupMappingFactory(TenantModelFactory):
     class Meta:
         model = CptGroupMapping
 

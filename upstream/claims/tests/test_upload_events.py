@@ -31,13 +31,16 @@ def _endpoint(tenant: Tenant, name: str, event_types: list[str]) -> WebhookEndpo
 
 
 def _deliveries(tenant: Tenant) -> list[WebhookDelivery]:
-    return list(WebhookDelivery.objects_all_tenants.filter(customer=tenant.customer).order_by("endpoint__name"))
+    deliveries = WebhookDelivery.objects_all_tenants.filter(customer=tenant.customer)
+    return list(deliveries.order_by("endpoint__name"))
 
 
 def test_a_processed_upload_emits_one_delivery_per_subscribed_endpoint(
     tenant: Tenant, other_tenant: Tenant
 ) -> None:
-    PayerMapping.objects_all_tenants.create(customer=tenant.customer, raw_name="Aetna", normalized_name="Aetna")
+    PayerMapping.objects_all_tenants.create(
+        customer=tenant.customer, raw_name="Aetna", normalized_name="Aetna"
+    )
     everything = _endpoint(tenant, "all", [])
     uploads_only = _endpoint(tenant, "uploads", [EventType.UPLOAD_COMPLETED])
     _endpoint(tenant, "alerts", [EventType.ALERT_CREATED])  # not subscribed

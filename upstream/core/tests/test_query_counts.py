@@ -15,6 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from upstream.alerts.tests.factories import AlertEventFactory, AlertRuleFactory, OperatorFeedbackFactory
 from upstream.audit.models import AuditAction, AuditEvent
 from upstream.claims.tests.factories import (
     ClaimRecordFactory,
@@ -27,6 +28,11 @@ from upstream.core.testing.tenants import Tenant
 from upstream.drift.tests.api_factories import DriftEventFactory, ReportRunFactory
 from upstream.tenancy.roles import Role
 from upstream.tenancy.tests.factories import MembershipFactory
+from upstream.webhooks.tests.factories import (
+    WebhookDeliveryAttemptFactory,
+    WebhookDeliveryFactory,
+    WebhookEndpointFactory,
+)
 
 BASELINE = Path(__file__).with_name("query_baselines.json")
 ROWS = 25
@@ -50,7 +56,15 @@ def _populate(tenant: Tenant) -> dict[str, str]:
             customer=customer, finished_at=timezone.now() - datetime.timedelta(days=1)
         )
         DriftEventFactory.create(report_run=older)
-        DriftEventFactory.create(report_run=latest_run)
+        event = DriftEventFactory.create(report_run=latest_run)
+        alert = AlertEventFactory.create(drift_event=event, rule=AlertRuleFactory.create(customer=customer))
+        OperatorFeedbackFactory.create(alert=alert, operator=tenant.users[Role.ANALYST])
+    endpoint = WebhookEndpointFactory.create(customer=customer)
+    for _ in range(ROWS):
+        WebhookEndpointFactory.create(customer=customer)
+        delivery = WebhookDeliveryFactory.create(endpoint=endpoint)
+        WebhookDeliveryAttemptFactory.create(delivery=delivery, number=1)
+        WebhookDeliveryAttemptFactory.create(delivery=delivery, number=2)
     return {"upload_id": str(upload.pk)}
 
 
@@ -69,6 +83,11 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "report-runs": (Role.VIEWER, "/api/v1/report-runs/"),
     "drift-events": (Role.VIEWER, "/api/v1/drift-events/"),
     "drift-events-active": (Role.VIEWER, "/api/v1/drift-events/active/"),
+    "alerts (with notes)": (Role.ANALYST, "/api/v1/alerts/"),
+    "alerts (viewer)": (Role.VIEWER, "/api/v1/alerts/"),
+    "alert-rules": (Role.VIEWER, "/api/v1/alert-rules/"),
+    "webhook-endpoints": (Role.OWNER, "/api/v1/webhook-endpoints/"),
+    "webhook-deliveries": (Role.OWNER, "/api/v1/webhook-deliveries/"),
 }
 
 
