@@ -2,7 +2,9 @@
 multicast and unspecified addresses only when every resolved address lies inside an allowed network (then
 plain http is accepted too). No Django imports: the caller passes the allowed networks.
 
-Checked when an endpoint is saved and again before every attempt (DNS may have changed in between).
+Checked when an endpoint is saved and again before every attempt (DNS may have changed in between), and a
+third time on the connected socket itself (``peer_check``, called by the sender's connection class): a host
+whose DNS answer changes between the check and the connection (DNS rebinding) cannot reach a private address.
 """
 
 from __future__ import annotations
@@ -65,6 +67,21 @@ def _why_not_public(address: IPAddress) -> str:
         if getattr(address, attribute):
             return label
     return "non-public"
+
+
+def peer_check(peer: str, *, allowed_networks: Sequence[str]) -> None:
+    """Raise ``AddressNotAllowed`` unless the address a socket actually connected to may receive webhooks:
+    a public address, or one inside an allowed network."""
+    address = ipaddress.ip_address(peer.split("%", 1)[0])
+    if address_is_public(address):
+        return
+    if any(address in network for network in networks_parse(allowed_networks)):
+        return
+    raise AddressNotAllowed(
+        f"The connection reached a {_why_not_public(address)} address ({address}), "
+        "which is not in WEBHOOK_ALLOWED_NETWORKS.",
+        code="peer_not_allowed",
+    )
 
 
 def host_resolve(host: str, port: int) -> list[IPAddress]:

@@ -180,6 +180,7 @@ def delivery_attempt(claimed: Claimed, *, session: requests.Session | None = Non
                 connect_timeout=settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS,
                 total_timeout=settings.WEBHOOK_TOTAL_TIMEOUT_SECONDS,
                 session=session,
+                allowed_networks=settings.WEBHOOK_ALLOWED_NETWORKS,
             )
     classification = policy.classify(
         status_code=result.status_code, error_kind=result.error_kind, headers=result.headers
@@ -376,7 +377,7 @@ def deliveries_sweep(
     lock = threading.Lock()
 
     def drain() -> int:
-        session = sender.thread_session()
+        session = sender.thread_session(settings.WEBHOOK_ALLOWED_NETWORKS)
         done = 0
         while deadline is None or time.monotonic() < deadline:
             claims = deliveries_claim(limit=batch_size, all_tenants=True)

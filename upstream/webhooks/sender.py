@@ -9,14 +9,20 @@ between reads, so a slow or stalled body cannot stretch an attempt past the dead
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NewConnectionError
 
-from upstream.webhooks import signing
+from upstream.webhooks import addresses, signing
 from upstream.webhooks.policy import ErrorKind
 
 RESPONSE_BODY_LIMIT = 2048
@@ -48,17 +54,83 @@ def headers_build(
     }
 
 
+class PeerRefused(NewConnectionError):
+    """The socket connected to an address webhooks may not reach (raised before anything is sent)."""
+
+    def __init__(self, connection: HTTPConnection, reason: str) -> None:
+        super().__init__(connection, reason)
+        self.policy_message = reason
+
+
+def _guarded_pool_classes(allowed_networks: tuple[str, ...]) -> dict[str, type[HTTPConnectionPool]]:
+    """Connection pools whose connections check the peer address of every new socket, so the address that
+    is actually reached — not only what DNS said a moment earlier — passes the address policy."""
+
+    def guard(connection: HTTPConnection, sock: socket.socket) -> socket.socket:
+        try:
+            addresses.peer_check(str(sock.getpeername()[0]), allowed_networks=allowed_networks)
+        except addresses.AddressNotAllowed as exc:
+            sock.close()
+            raise PeerRefused(connection, str(exc)) from None
+        return sock
+
+    class GuardedHTTPConnection(HTTPConnection):
+        def _new_conn(self) -> socket.socket:
+            return guard(self, super()._new_conn())
+
+    class GuardedHTTPSConnection(HTTPSConnection):
+        def _new_conn(self) -> socket.socket:
+            return guard(self, super()._new_conn())
+
+    class GuardedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = GuardedHTTPConnection
+
+    class GuardedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = GuardedHTTPSConnection
+
+    return {"http": GuardedHTTPPool, "https": GuardedHTTPSPool}
+
+
+class GuardedAdapter(HTTPAdapter):
+    """A transport adapter that refuses, at connect time, peers outside the webhook address policy."""
+
+    def __init__(self, *, allowed_networks: Sequence[str]) -> None:
+        self.allowed_networks = tuple(allowed_networks)
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _guarded_pool_classes(self.allowed_networks)
+
+
 _local = threading.local()
 
 
-def thread_session() -> requests.Session:
-    """One keep-alive session per thread (requests sessions are not thread-safe)."""
-    session: requests.Session | None = getattr(_local, "session", None)
-    if session is None:
-        session = requests.Session()
-        session.trust_env = False  # never route receivers through an ambient proxy or .netrc credentials
-        _local.session = session
+def session_build(allowed_networks: Sequence[str] = ()) -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # never route receivers through an ambient proxy or .netrc credentials
+    adapter = GuardedAdapter(allowed_networks=allowed_networks)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
     return session
+
+
+def thread_session(allowed_networks: Sequence[str] = ()) -> requests.Session:
+    """One keep-alive session per thread (requests sessions are not thread-safe) and address policy."""
+    sessions: dict[tuple[str, ...], requests.Session] = _local.__dict__.setdefault("sessions", {})
+    key = tuple(allowed_networks)
+    if key not in sessions:
+        sessions[key] = session_build(key)
+    return sessions[key]
+
+
+def _peer_refused(exc: BaseException) -> PeerRefused | None:
+    """The PeerRefused inside requests' ConnectionError(MaxRetryError(reason=...)), if that is the cause."""
+    for candidate in (*exc.args, exc.__cause__, exc.__context__):
+        reason = getattr(candidate, "reason", candidate)
+        if isinstance(reason, PeerRefused):
+            return reason
+    return None
 
 
 def send(
@@ -69,8 +141,9 @@ def send(
     connect_timeout: float,
     total_timeout: float,
     session: requests.Session | None = None,
+    allowed_networks: Sequence[str] = (),
 ) -> SendResult:
-    session = session or thread_session()
+    session = session or thread_session(allowed_networks)
     started = time.monotonic()
     deadline = started + total_timeout
 
@@ -87,6 +160,14 @@ def send(
     except requests.Timeout as exc:
         return SendResult(None, elapsed_ms(), error=_timeout_message(exc), error_kind=ErrorKind.TIMEOUT)
     except requests.ConnectionError as exc:
+        refused = _peer_refused(exc)
+        if refused is not None:
+            return SendResult(
+                None,
+                elapsed_ms(),
+                error=f"Not sent: {refused.policy_message}"[:500],
+                error_kind=ErrorKind.REFUSED_ADDRESS,
+            )
         return SendResult(
             None, elapsed_ms(), error=_error_message("connection error", exc), error_kind=ErrorKind.CONNECTION
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import socket
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from upstream.audit.models import AuditAction, AuditEvent
 from upstream.core.testing.tenants import Tenant
 from upstream.tenancy.roles import Role
 from upstream.tenancy.scoping import tenant_scope
-from upstream.webhooks import outbox, services, signing
+from upstream.webhooks import addresses, outbox, services, signing
 from upstream.webhooks.models import AttemptOutcome, DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from upstream.webhooks.tests.helpers import (
     attempts,
@@ -31,6 +32,7 @@ from upstream.webhooks.tests.helpers import (
 from upstream.webhooks.tests.receiver import Receiver, Reply
 
 pytestmark = pytest.mark.django_db
+SECRET = signing.secret_generate()
 
 
 @pytest.fixture
@@ -316,3 +318,48 @@ def test_no_phi_or_url_in_logs(tenant: Tenant, receiver: Receiver, caplog: pytes
     logged = json.dumps([r.__dict__ for r in caplog.records], default=str)
     assert "John Doe" not in logged
     assert receiver.url not in logged
+
+
+def test_dns_rebinding_to_a_private_address_is_refused_at_connect_time(
+    tenant: Tenant, receiver: Receiver, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The host passes the address check with a public answer, then resolves to the loopback receiver when
+    the sender connects (DNS rebinding): the connected socket is checked too, so nothing is sent."""
+    port = int(receiver.url.split(":")[2].split("/")[0])
+    real_getaddrinfo = socket.getaddrinfo
+    answers = iter(["93.184.216.34"])  # the first lookup (the policy check) sees a public address
+
+    def rebinding_dns(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "rebind.example":
+            return real_getaddrinfo(next(answers, "127.0.0.1"), *args, **kwargs)
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    endpoint = WebhookEndpoint.objects_all_tenants.create(
+        customer=tenant.customer, name="rebind", url=f"https://rebind.example:{port}/hooks", secret=SECRET
+    )
+    delivery = emit(endpoint)
+    settings.WEBHOOK_ALLOWED_NETWORKS = []
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding_dns)
+
+    assert deliver(delivery) == AttemptOutcome.FAILED
+
+    delivery = reload(delivery)
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.last_error == (
+        "Not sent: The connection reached a loopback address (127.0.0.1), which is not in "
+        "WEBHOOK_ALLOWED_NETWORKS."
+    )
+    assert [a.outcome for a in attempts(delivery)] == [AttemptOutcome.FAILED]
+    assert receiver.requests == []
+    assert next(answers, None) is None  # the policy check did run first
+
+
+def test_peer_check_allows_public_and_allowed_network_peers_only() -> None:
+    addresses.peer_check("93.184.216.34", allowed_networks=[])  # public: no exception
+    addresses.peer_check("127.0.0.1", allowed_networks=["127.0.0.0/8"])  # inside an allowed network
+    with pytest.raises(addresses.AddressNotAllowed) as refused:
+        addresses.peer_check("10.1.2.3", allowed_networks=["127.0.0.0/8"])
+    assert refused.value.code == "peer_not_allowed"
+    assert str(refused.value) == (
+        "The connection reached a private address (10.1.2.3), which is not in WEBHOOK_ALLOWED_NETWORKS."
+    )
