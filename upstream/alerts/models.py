@@ -7,7 +7,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 
 from upstream.core.models import TenantModel
 from upstream.drift.models import DriftType
@@ -85,7 +86,8 @@ class AlertRule(TenantModel):
     class Meta:
         ordering = ["name", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["customer", "name"], name="alert_rule_name_uniq"),
+            # Case-insensitive, like the API's check ("Denials" and "denials" are the same rule name).
+            models.UniqueConstraint(F("customer"), Lower("name"), name="alert_rule_name_uniq"),
             models.CheckConstraint(
                 condition=Q(min_severity__gte=0, min_severity__lte=1), name="alert_rule_min_severity_range"
             ),

@@ -111,7 +111,7 @@ def alert_rule_create_default(*, customer_id: int) -> AlertRule:
         ],
         ignore_conflicts=True,
     )
-    return AlertRule.objects_all_tenants.get(customer_id=customer_id, name=DEFAULT_RULE_NAME)
+    return AlertRule.objects_all_tenants.get(customer_id=customer_id, name__iexact=DEFAULT_RULE_NAME)
 
 
 def _rule_snapshot(rule: AlertRule) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 import django.contrib.postgres.fields
 import django.db.models.deletion
+import django.db.models.functions.text
 from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
@@ -303,7 +304,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name="alertrule",
-            constraint=models.UniqueConstraint(fields=("customer", "name"), name="alert_rule_name_uniq"),
+            constraint=models.UniqueConstraint(
+                models.F("customer"),
+                django.db.models.functions.text.Lower("name"),
+                name="alert_rule_name_uniq",
+            ),
         ),
         migrations.AddConstraint(
             model_name="alertrule",

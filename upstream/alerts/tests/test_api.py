@@ -9,14 +9,14 @@ import itertools
 from typing import Any
 
 import pytest
-from django.db import connection, models
+from django.db import IntegrityError, connection, models, transaction
 from django.test.utils import CaptureQueriesContext
 
 from upstream.alerts.models import AlertEvent, AlertRule, AlertSettings, AlertStatus, Verdict
 from upstream.alerts.tests.factories import AlertEventFactory, AlertRuleFactory, OperatorFeedbackFactory
 from upstream.audit.models import AuditAction, AuditEvent
 from upstream.core.testing.api import ALL_ROLES, MANAGERS, APIContract, assert_problem
-from upstream.core.testing.tenants import Tenant
+from upstream.core.testing.tenants import Tenant, make_tenant
 from upstream.tenancy.roles import Role
 
 ALERTS = "/api/v1/alerts/"
@@ -421,3 +421,11 @@ def test_settings_are_per_tenant(tenant: Tenant, other_tenant: Tenant) -> None:
 @pytest.mark.django_db
 def test_settings_need_an_active_customer(superuser_client: Any) -> None:
     assert_problem(superuser_client.get(SETTINGS), 400, "customer_required")
+
+
+@pytest.mark.django_db
+def test_rule_names_are_unique_case_insensitively_in_the_database(tenant: Tenant) -> None:
+    AlertRuleFactory.create(customer=tenant.customer, name="Denials")
+    with pytest.raises(IntegrityError, match="alert_rule_name_uniq"), transaction.atomic():
+        AlertRuleFactory.create(customer=tenant.customer, name="DENIALS")
+    AlertRuleFactory.create(customer=make_tenant().customer, name="denials")  # another tenant may
