@@ -86,6 +86,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(minute=0, hour=6, day_of_week=1),
     },
     # SPEC §8: the outbox sweeper sends due webhook deliveries whose queue message never ran (or was lost).
+    # Alert e-mails whose queue message was lost are sent again (the attempt itself is idempotent).
+    "alerts-email-sweep": {
+        "task": "alerts.sweep_emails",
+        "schedule": crontab(minute="*/10"),
+    },
     "webhooks-sweep": {
         "task": "webhooks.sweep",
         "schedule": env.float("WEBHOOK_SWEEP_INTERVAL_SECONDS", default=15.0),
@@ -341,6 +346,8 @@ WEBHOOK_SECRET_ROTATION_GRACE_HOURS = env.int("WEBHOOK_SECRET_ROTATION_GRACE_HOU
 WEBHOOK_DISABLE_AFTER_DAYS = env.int("WEBHOOK_DISABLE_AFTER_DAYS", default=5)
 WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=20)
 ALERT_EMAIL_MAX_RETRIES = env.int("ALERT_EMAIL_MAX_RETRIES", default=5)
+# A pending alert e-mail untouched this long lost its queue message (retries back off an hour at most).
+ALERT_EMAIL_SWEEP_AFTER_MINUTES = env.int("ALERT_EMAIL_SWEEP_AFTER_MINUTES", default=120)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))

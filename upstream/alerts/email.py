@@ -3,6 +3,7 @@ alert; the sending service records every attempt and the task retries failures."
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,3 +153,15 @@ def alert_email_send(*, alert_id: int, max_retries: int) -> str:
             update_fields=["email_attempts", "email_error", "email_status", "email_sent_at", "updated_at"]
         )
         return EmailOutcome.SENT
+
+
+def alert_emails_stuck(*, older_than: datetime.timedelta) -> list[tuple[int, int]]:
+    """``(alert id, customer id)`` of every tenant's alerts whose e-mail is still ``pending`` and untouched
+    for ``older_than`` — longer than any retry backoff, so their queue message was lost (a broker restart, a
+    worker killed before acknowledging). Cross-tenant: for the sweeper only."""
+    cutoff = timezone.now() - older_than
+    return list(
+        AlertEvent.objects_all_tenants.filter(email_status=EmailStatus.PENDING, updated_at__lt=cutoff)
+        .order_by("updated_at")
+        .values_list("pk", "customer_id")
+    )

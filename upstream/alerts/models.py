@@ -134,6 +134,10 @@ class AlertEvent(TenantModel):
                 name="alert_event_signal_recent",
             ),
             models.Index(fields=["customer", "status", "-created_at"], name="alert_event_cust_status"),
+            # The e-mail sweeper's scan: the few alerts whose e-mail is still pending, of every tenant.
+            models.Index(
+                fields=["updated_at"], name="alert_event_email_pending", condition=Q(email_status="pending")
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["customer", "fingerprint"], name="alert_event_fingerprint_uniq"),

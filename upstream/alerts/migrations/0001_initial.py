@@ -328,6 +328,14 @@ class Migration(migrations.Migration):
             model_name="alertevent",
             index=models.Index(fields=["customer", "status", "-created_at"], name="alert_event_cust_status"),
         ),
+        migrations.AddIndex(
+            model_name="alertevent",
+            index=models.Index(
+                condition=models.Q(("email_status", "pending")),
+                fields=["updated_at"],
+                name="alert_event_email_pending",
+            ),
+        ),
         migrations.AddConstraint(
             model_name="alertevent",
             constraint=models.UniqueConstraint(

@@ -3,6 +3,7 @@ alert goes (mail and webhook payloads), retries with backoff ending ``failed``, 
 
 from __future__ import annotations
 
+import datetime
 import json
 import smtplib
 from typing import Any, ClassVar
@@ -10,10 +11,11 @@ from typing import Any, ClassVar
 import pytest
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
+from django.utils import timezone
 
 from upstream.alerts.models import AlertEvent, EmailStatus
 from upstream.alerts.services import alert_rule_create_default
-from upstream.alerts.tasks import retry_countdown, send_email
+from upstream.alerts.tasks import retry_countdown, send_email, sweep_emails
 from upstream.alerts.tests.factories import AlertEventFactory, AlertRuleFactory, endpoint
 from upstream.alerts.tests.helpers import FAKE_ACCOUNT, FAKE_MEMBER_ID, FAKE_PATIENT, drifting_claims
 from upstream.claims.models import ClaimRecord
@@ -233,3 +235,32 @@ def test_nothing_of_the_claims_reaches_mail_or_webhooks(
             "baseline_n",
             "current_n",
         }
+
+
+def test_the_sweeper_sends_emails_whose_queue_message_was_lost(
+    tenant: Tenant, other_tenant: Tenant, mailoutbox: list[Any], settings: Any
+) -> None:
+    """A pending e-mail untouched for longer than ALERT_EMAIL_SWEEP_AFTER_MINUTES lost its queue message:
+    the beat sweeper sends it (every tenant's); a recently touched one may still be in its retry backoff
+    and is left alone, as are e-mails that are no longer pending."""
+    settings.ALERT_EMAIL_SWEEP_AFTER_MINUTES = 120
+    lost_here = _pending_alert(tenant, name="lost")
+    lost_there = _pending_alert(other_tenant, name="lost")
+    in_backoff = _pending_alert(tenant, name="in backoff")
+    already_sent = _pending_alert(tenant, name="sent")
+    AlertEvent.objects_all_tenants.filter(pk=already_sent.pk).update(email_status=EmailStatus.SENT)
+    long_ago = timezone.now() - datetime.timedelta(minutes=121)
+    AlertEvent.objects_all_tenants.filter(pk__in=[lost_here.pk, lost_there.pk, already_sent.pk]).update(
+        updated_at=long_ago
+    )
+
+    assert sweep_emails.delay().get() == 2
+
+    assert sorted(message.to[-1] for message in mailoutbox) == ["rcm@clinic.example"] * 2
+    assert {pk: _stored(AlertEvent(pk=pk)).email_status for pk in (lost_here.pk, lost_there.pk)} == {
+        lost_here.pk: EmailStatus.SENT,
+        lost_there.pk: EmailStatus.SENT,
+    }
+    assert _stored(in_backoff).email_status == EmailStatus.PENDING
+    assert _stored(already_sent).email_attempts == 0
+    assert sweep_emails.delay().get() == 0  # nothing left to pick up
