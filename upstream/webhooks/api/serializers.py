@@ -92,7 +92,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer[WebhookEndpoint]):
                 others = others.exclude(pk=self.instance.pk)
             if others.exists():
                 raise serializers.ValidationError(
-                    "An endpoint with this name exists already.", code="name_taken"
+                    "An endpoint with this name exists already.", code="unique"
                 )
         return value
 

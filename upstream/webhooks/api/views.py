@@ -37,7 +37,7 @@ MANAGE = Capability.MANAGE_CONFIG
 
 
 class NameTaken(Conflict):
-    default_code = "name_taken"
+    default_code = "unique"
 
 
 class EndpointInactive(Conflict):
@@ -94,7 +94,7 @@ class WebhookEndpointViewSet(
         description=(
             "The URL must be https and resolve to public addresses (private, loopback and link-local "
             "receivers, and plain http, only inside `WEBHOOK_ALLOWED_NETWORKS`): otherwise **400** with "
-            "code `url_not_allowed` (or `url_unresolvable`). Names are unique per customer (`name_taken`)."
+            "code `url_not_allowed` (or `url_unresolvable`). Names are unique per customer (`unique`)."
         ),
         request=WebhookEndpointCreateSerializer,
         responses={201: WebhookEndpointWithSecretSerializer},

@@ -143,14 +143,14 @@ def test_url_change_is_checked_too(tenant: Tenant, settings: Any) -> None:
 
 def test_names_are_unique_per_customer(tenant: Tenant, other_tenant: Tenant) -> None:
     assert _create(tenant).status_code == 201
-    body = assert_problem(_create(tenant), 400, "name_taken")
+    body = assert_problem(_create(tenant), 400, "unique")
     assert body["errors"][0]["attr"] == "name"
     assert _create(other_tenant).status_code == 201  # another customer may use the name
     second = _create(tenant, name="Other").json()
     response = tenant.client(Role.OWNER).patch(
         f"{ENDPOINTS}{second['id']}/", {"name": "Billing"}, format="json"
     )
-    assert_problem(response, 400, "name_taken")
+    assert_problem(response, 400, "unique")
 
 
 @pytest.mark.parametrize(
