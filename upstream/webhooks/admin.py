@@ -63,7 +63,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "attempts_count",
         "attempts_allowed",
         "next_attempt_at",
-        "locked_until",
         "last_status_code",
         "last_error",
         "created_at",

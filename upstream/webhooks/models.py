@@ -94,9 +94,9 @@ class WebhookDelivery(TenantModel):
     # Cumulative cap on attempts_count: the endpoint's max_attempts at creation; a redelivery raises it by
     # another round of max_attempts (the attempt numbers keep counting up, the webhook-id stays the same).
     attempts_allowed = models.PositiveIntegerField(default=5)
+    # When the row is due: the next attempt of a `pending` row, or the end of the lease of a `sending` one
+    # (whose worker is presumed lost after it, so the sweeper picks the row up again).
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    # A claimed (`sending`) row whose lease expired is picked up again by the sweeper (a crashed worker).
-    locked_until = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)

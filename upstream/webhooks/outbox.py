@@ -2,10 +2,10 @@
 
 Claiming: ``SELECT … FOR UPDATE SKIP LOCKED`` over due rows (``pending`` whose ``next_attempt_at`` passed, or
 ``sending`` whose lease expired — a lost worker), then in the same short transaction each row becomes
-``sending`` with ``attempts_count + 1`` and a lease (``locked_until``, also copied to ``next_attempt_at`` so
-one partial index serves both cases). The attempt number *is* the claim: the outcome is recorded by an
-``UPDATE … WHERE status = 'sending' AND attempts_count = n`` that only matches while the claim is still
-ours. Sending happens outside any transaction; two workers can never send the same attempt.
+``sending`` with ``attempts_count + 1`` and a lease: ``next_attempt_at`` becomes the lease's end, so one
+column and one partial index serve both cases). The attempt number *is* the claim: the outcome is recorded
+by an ``UPDATE … WHERE status = 'sending' AND attempts_count = n`` that only matches while the claim is
+still ours. Sending happens outside any transaction; two workers can never send the same attempt.
 
 ``webhooks.deliver`` (enqueued on commit) claims one row; ``webhooks.sweep`` (beat) drains every tenant's due
 rows with a thread pool, one keep-alive ``requests`` session per thread.
@@ -96,7 +96,6 @@ def deliveries_claim(
             manager.filter(pk__in=exhausted).update(
                 status=DeliveryStatus.FAILED,
                 next_attempt_at=None,
-                locked_until=None,
                 last_status_code=None,
                 last_error=LOST_ATTEMPT_ERROR,
                 finished_at=now,
@@ -105,7 +104,6 @@ def deliveries_claim(
         if claimable:
             manager.filter(pk__in=[row.pk for row in claimable]).update(
                 status=DeliveryStatus.SENDING,
-                locked_until=lease_until,
                 next_attempt_at=lease_until,
                 attempts_count=F("attempts_count") + 1,
             )
@@ -113,7 +111,7 @@ def deliveries_claim(
     for row in claimable:
         row.status = DeliveryStatus.SENDING
         row.attempts_count += 1
-        row.locked_until = row.next_attempt_at = lease_until
+        row.next_attempt_at = lease_until
         claims.append(Claimed(delivery=row, number=row.attempts_count))
     return claims
 
@@ -193,7 +191,7 @@ def delivery_attempt(claimed: Claimed, *, session: requests.Session | None = Non
 _RECORD_SQL = f"""
 WITH ours AS (
     UPDATE {WebhookDelivery._meta.db_table}
-    SET status = %s, next_attempt_at = %s, locked_until = NULL, last_status_code = %s, last_error = %s,
+    SET status = %s, next_attempt_at = %s, last_status_code = %s, last_error = %s,
         delivered_at = COALESCE(%s, delivered_at), finished_at = %s
     WHERE id = %s AND customer_id = %s AND status = %s AND attempts_count = %s
     RETURNING id, customer_id

@@ -249,11 +249,8 @@ def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
         locked.attempts_allowed = locked.attempts_count + locked.endpoint.max_attempts
         locked.status = DeliveryStatus.PENDING
         locked.next_attempt_at = timezone.now()
-        locked.locked_until = None
         locked.finished_at = None
-        locked.save(
-            update_fields=["attempts_allowed", "status", "next_attempt_at", "locked_until", "finished_at"]
-        )
+        locked.save(update_fields=["attempts_allowed", "status", "next_attempt_at", "finished_at"])
         transaction.on_commit(functools.partial(_enqueue, locked.pk, locked.customer_id), robust=True)
     return locked
 

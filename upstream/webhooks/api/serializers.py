@@ -91,9 +91,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer[WebhookEndpoint]):
             if self.instance is not None:
                 others = others.exclude(pk=self.instance.pk)
             if others.exists():
-                raise serializers.ValidationError(
-                    "An endpoint with this name exists already.", code="unique"
-                )
+                raise serializers.ValidationError("An endpoint with this name exists already.", code="unique")
         return value
 
 

@@ -120,7 +120,6 @@ class Migration(migrations.Migration):
                 ("attempts_count", models.PositiveIntegerField(default=0)),
                 ("attempts_allowed", models.PositiveIntegerField(default=5)),
                 ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
-                ("locked_until", models.DateTimeField(blank=True, null=True)),
                 ("last_status_code", models.PositiveSmallIntegerField(blank=True, null=True)),
                 ("last_error", models.CharField(blank=True, default="", max_length=500)),
                 ("created_at", models.DateTimeField(auto_now_add=True)),

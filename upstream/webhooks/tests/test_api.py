@@ -89,6 +89,16 @@ def test_create_shows_the_secret_once(tenant: Tenant, settings: Any) -> None:
     (audit,) = AuditEvent.objects_all_tenants.filter(action=AuditAction.WEBHOOK_ENDPOINT_CHANGED)
     assert audit.metadata == {"change": "created", "name": "Billing"}
     assert audit.target_id == str(endpoint.pk)
+    # At rest the secret is a PHI-key ciphertext, never the whsec_ value.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT secret FROM {WebhookEndpoint._meta.db_table} WHERE id = %s",  # noqa: S608
+            [endpoint.pk],
+        )
+        (stored,) = cursor.fetchone()
+    assert stored.startswith("v1:")
+    assert endpoint.secret not in stored
+    assert endpoint.secret.removeprefix("whsec_") not in stored
 
 
 def test_rotate_secret_returns_the_new_secret_once(tenant: Tenant, settings: Any) -> None:

@@ -180,7 +180,6 @@ def test_the_sweeper_reclaims_a_delivery_whose_worker_was_lost(tenant: Tenant, r
     assert claimed.number == 1
     assert outbox.deliveries_sweep(threads=1) == {}  # leased: nobody else sends attempt 1
     WebhookDelivery.objects_all_tenants.filter(pk=delivery.pk).update(
-        locked_until=timezone.now() - datetime.timedelta(seconds=1),
         next_attempt_at=timezone.now() - datetime.timedelta(seconds=1),
     )
     assert outbox.deliveries_sweep(threads=1) == {AttemptOutcome.SUCCEEDED: 1}

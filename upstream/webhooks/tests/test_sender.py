@@ -154,7 +154,6 @@ def test_attempt_outcome_per_status(
     assert delivery.status == delivery_status
     assert delivery.attempts_count == 1
     assert delivery.last_status_code == status
-    assert delivery.locked_until is None
     (attempt,) = attempts(delivery)
     assert (attempt.number, attempt.status_code, attempt.outcome) == (1, status, outcome)
     assert attempt.response_body == body
