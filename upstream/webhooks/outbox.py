@@ -30,7 +30,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from upstream.tenancy.scoping import tenant_scope
-from upstream.webhooks import addresses, policy, sender, signing
+from upstream.webhooks import addresses, policy, sender, signing, transport
 from upstream.webhooks.models import (
     AttemptOutcome,
     DeliveryStatus,
@@ -375,7 +375,7 @@ def deliveries_sweep(
     lock = threading.Lock()
 
     def drain() -> int:
-        session = sender.thread_session(settings.WEBHOOK_ALLOWED_NETWORKS)
+        session = transport.thread_session(settings.WEBHOOK_ALLOWED_NETWORKS)
         done = 0
         while deadline is None or time.monotonic() < deadline:
             claims = deliveries_claim(limit=batch_size, all_tenants=True)

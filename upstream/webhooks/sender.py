@@ -1,31 +1,26 @@
 """One HTTP attempt of a webhook (SPEC §8), with ``requests`` and no Django: build the signed headers, POST
 the body without following redirects, keep at most 2 KB of the response, and enforce the timeouts.
 
-Timeouts: ``connect`` bounds the TCP/TLS connection; the total deadline bounds the rest. The read timeout of
-each socket read is the time left, and the body is read one socket read at a time with the deadline checked
-between reads, so a slow or stalled body cannot stretch an attempt past the deadline.
+Timeouts: ``connect`` bounds the TCP/TLS connection; the total deadline bounds the rest. Up to the response
+headers a watchdog (``transport.deadline_watch``) aborts the connection when the deadline passes; then the
+body is read one socket read at a time with the read timeout shrunk to the time left and the deadline checked
+between reads, so neither slow headers nor a slow or stalled body can stretch an attempt past the deadline.
 """
 
 from __future__ import annotations
 
 import contextlib
-import socket
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import NewConnectionError
 
-from upstream.webhooks import addresses, signing
+from upstream.webhooks import signing, transport
 from upstream.webhooks.policy import ErrorKind
 
 RESPONSE_BODY_LIMIT = 2048
+TIMED_OUT_WAITING = "timed out waiting for the response"
 _CHUNK = 512
 
 
@@ -54,85 +49,6 @@ def headers_build(
     }
 
 
-class PeerRefused(NewConnectionError):
-    """The socket connected to an address webhooks may not reach (raised before anything is sent)."""
-
-    def __init__(self, connection: HTTPConnection, reason: str) -> None:
-        super().__init__(connection, reason)
-        self.policy_message = reason
-
-
-def _guarded_pool_classes(allowed_networks: tuple[str, ...]) -> dict[str, type[HTTPConnectionPool]]:
-    """Connection pools whose connections check the peer address of every new socket, so the address that
-    is actually reached — not only what DNS said a moment earlier — passes the address policy."""
-
-    def guard(connection: HTTPConnection, sock: socket.socket) -> socket.socket:
-        try:
-            addresses.peer_check(str(sock.getpeername()[0]), allowed_networks=allowed_networks)
-        except addresses.AddressNotAllowed as exc:
-            sock.close()
-            raise PeerRefused(connection, str(exc)) from None
-        return sock
-
-    class GuardedHTTPConnection(HTTPConnection):
-        def _new_conn(self) -> socket.socket:
-            return guard(self, super()._new_conn())
-
-    class GuardedHTTPSConnection(HTTPSConnection):
-        def _new_conn(self) -> socket.socket:
-            return guard(self, super()._new_conn())
-
-    class GuardedHTTPPool(HTTPConnectionPool):
-        ConnectionCls = GuardedHTTPConnection
-
-    class GuardedHTTPSPool(HTTPSConnectionPool):
-        ConnectionCls = GuardedHTTPSConnection
-
-    return {"http": GuardedHTTPPool, "https": GuardedHTTPSPool}
-
-
-class GuardedAdapter(HTTPAdapter):
-    """A transport adapter that refuses, at connect time, peers outside the webhook address policy."""
-
-    def __init__(self, *, allowed_networks: Sequence[str]) -> None:
-        self.allowed_networks = tuple(allowed_networks)
-        super().__init__()
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _guarded_pool_classes(self.allowed_networks)
-
-
-_local = threading.local()
-
-
-def session_build(allowed_networks: Sequence[str] = ()) -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False  # never route receivers through an ambient proxy or .netrc credentials
-    adapter = GuardedAdapter(allowed_networks=allowed_networks)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
-
-
-def thread_session(allowed_networks: Sequence[str] = ()) -> requests.Session:
-    """One keep-alive session per thread (requests sessions are not thread-safe) and address policy."""
-    sessions: dict[tuple[str, ...], requests.Session] = _local.__dict__.setdefault("sessions", {})
-    key = tuple(allowed_networks)
-    if key not in sessions:
-        sessions[key] = session_build(key)
-    return sessions[key]
-
-
-def _peer_refused(exc: BaseException) -> PeerRefused | None:
-    """The PeerRefused inside requests' ConnectionError(MaxRetryError(reason=...)), if that is the cause."""
-    for candidate in (*exc.args, exc.__cause__, exc.__context__):
-        reason = getattr(candidate, "reason", candidate)
-        if isinstance(reason, PeerRefused):
-            return reason
-    return None
-
-
 def send(
     *,
     url: str,
@@ -143,24 +59,30 @@ def send(
     session: requests.Session | None = None,
     allowed_networks: Sequence[str] = (),
 ) -> SendResult:
-    session = session or thread_session(allowed_networks)
+    session = session or transport.thread_session(allowed_networks)
     started = time.monotonic()
     deadline = started + total_timeout
 
     def elapsed_ms() -> int:
         return int((time.monotonic() - started) * 1000)
 
+    watch = None
     try:
         # Straight to the transport adapter: Session.send would read a redirect's whole body (unbounded, no
         # deadline) to prepare the next request even when redirects are not followed; we never follow them.
         prepared = session.prepare_request(requests.Request("POST", url, data=body, headers=headers))
-        response = session.get_adapter(url).send(
-            prepared, stream=True, timeout=(connect_timeout, total_timeout), verify=True, proxies={}
-        )
+        # Each socket read is bounded by the read timeout; the watch bounds the whole exchange up to the
+        # headers (a receiver trickling its status line would otherwise reset the read timeout forever).
+        with transport.deadline_watch(total_timeout) as watch:
+            response = session.get_adapter(url).send(
+                prepared, stream=True, timeout=(connect_timeout, total_timeout), verify=True, proxies={}
+            )
     except requests.Timeout as exc:
         return SendResult(None, elapsed_ms(), error=_timeout_message(exc), error_kind=ErrorKind.TIMEOUT)
-    except requests.ConnectionError as exc:
-        refused = _peer_refused(exc)
+    except requests.RequestException as exc:
+        if watch is not None and watch.fired:
+            return SendResult(None, elapsed_ms(), error=TIMED_OUT_WAITING, error_kind=ErrorKind.TIMEOUT)
+        refused = transport.peer_refused(exc)
         if refused is not None:
             return SendResult(
                 None,
@@ -168,13 +90,19 @@ def send(
                 error=f"Not sent: {refused.policy_message}"[:500],
                 error_kind=ErrorKind.REFUSED_ADDRESS,
             )
-        return SendResult(
-            None, elapsed_ms(), error=_error_message("connection error", exc), error_kind=ErrorKind.CONNECTION
-        )
-    except requests.RequestException as exc:
+        if isinstance(exc, requests.ConnectionError):
+            return SendResult(
+                None,
+                elapsed_ms(),
+                error=_error_message("connection error", exc),
+                error_kind=ErrorKind.CONNECTION,
+            )
         return SendResult(
             None, elapsed_ms(), error=_error_message("request error", exc), error_kind=ErrorKind.OTHER
         )
+    if watch.fired:  # aborted while the headers trickled in: what was parsed is cut short, not an answer
+        response.close()
+        return SendResult(None, elapsed_ms(), error=TIMED_OUT_WAITING, error_kind=ErrorKind.TIMEOUT)
     kept = bytearray()
     complete = False
     try:
@@ -232,7 +160,7 @@ def _socket_timeout_set(response: requests.Response, seconds: float) -> None:
 def _timeout_message(exc: requests.Timeout) -> str:
     if isinstance(exc, requests.ConnectTimeout):
         return "timed out connecting"
-    return "timed out waiting for the response"
+    return TIMED_OUT_WAITING
 
 
 def _error_message(prefix: str, exc: BaseException) -> str:

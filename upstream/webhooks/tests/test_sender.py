@@ -17,7 +17,7 @@ import responses
 from django.utils import timezone
 
 from upstream.core.testing.tenants import Tenant
-from upstream.webhooks import addresses, sender
+from upstream.webhooks import addresses, sender, transport
 from upstream.webhooks.models import AttemptOutcome, DeliveryStatus
 from upstream.webhooks.policy import ErrorKind
 from upstream.webhooks.tests.helpers import attempts, deliver, emit, endpoint_create, endpoint_reload, reload
@@ -257,3 +257,27 @@ def test_the_total_deadline_bounds_reading_the_body(
         assert result.error_kind is None
         assert 0 < len(result.response_body) < 2048
         assert set(result.response_body) <= set("xabc")
+
+
+def _trickle_headers(conn: socket.socket) -> None:
+    conn.sendall(b"HTTP/1.1 200 OK\r\n")
+    for _ in range(60):  # a header byte every 50 ms: every read returns, the headers never end
+        conn.sendall(b"X")
+        threading.Event().wait(0.05)
+
+
+def test_the_total_deadline_bounds_trickling_headers() -> None:
+    for url in _raw_server(_trickle_headers):
+        result = sender.send(
+            url=url,
+            body=b"{}",
+            headers={},
+            connect_timeout=1,
+            total_timeout=0.5,
+            session=transport.session_build(["127.0.0.0/8"]),
+        )
+        # Without the watchdog every read returns within its timeout and the send only ends when the
+        # receiver hangs up after 3 s: a connection error, not this timeout.
+        assert result.status_code is None
+        assert result.error == "timed out waiting for the response"
+        assert result.error_kind == ErrorKind.TIMEOUT
