@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 
 from upstream.core.fields import EncryptedTextField
 from upstream.core.models import TenantModel
@@ -69,7 +70,8 @@ class WebhookEndpoint(TenantModel):
     class Meta:
         ordering = ["name", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["customer", "name"], name="webhook_endpoint_name_uniq"),
+            # Case-insensitive, like alert rule names ("Billing" and "billing" are the same endpoint name).
+            models.UniqueConstraint(F("customer"), Lower("name"), name="webhook_endpoint_name_uniq"),
             models.CheckConstraint(
                 condition=Q(max_attempts__gte=1, max_attempts__lte=MAX_ATTEMPTS_CEILING),
                 name="webhook_endpoint_max_attempts_range",

@@ -87,7 +87,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer[WebhookEndpoint]):
         tenant = self.context.get("tenant")
         customer = getattr(tenant, "customer", None)
         if customer is not None:
-            others = WebhookEndpoint.objects_all_tenants.filter(customer_id=customer.pk, name=value)
+            others = WebhookEndpoint.objects_all_tenants.filter(customer_id=customer.pk, name__iexact=value)
             if self.instance is not None:
                 others = others.exclude(pk=self.instance.pk)
             if others.exists():

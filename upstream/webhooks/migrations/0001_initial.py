@@ -2,6 +2,7 @@
 
 import django.contrib.postgres.fields
 import django.db.models.deletion
+import django.db.models.functions.text
 import upstream.core.fields
 from django.conf import settings
 from django.db import migrations, models
@@ -216,7 +217,9 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name="webhookendpoint",
             constraint=models.UniqueConstraint(
-                fields=("customer", "name"), name="webhook_endpoint_name_uniq"
+                models.F("customer"),
+                django.db.models.functions.text.Lower("name"),
+                name="webhook_endpoint_name_uniq",
             ),
         ),
         migrations.AddConstraint(

@@ -9,7 +9,7 @@ import itertools
 from typing import Any
 
 import pytest
-from django.db import connection, models
+from django.db import IntegrityError, connection, models, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -155,6 +155,9 @@ def test_names_are_unique_per_customer(tenant: Tenant, other_tenant: Tenant) -> 
     assert _create(tenant).status_code == 201
     body = assert_problem(_create(tenant), 400, "unique")
     assert body["errors"][0]["attr"] == "name"
+    assert_problem(_create(tenant, name="BILLING"), 400, "unique")  # names compare case-insensitively
+    with pytest.raises(IntegrityError, match="webhook_endpoint_name_uniq"), transaction.atomic():
+        WebhookEndpointFactory.create(customer=tenant.customer, name="billing")  # and so does the database
     assert _create(other_tenant).status_code == 201  # another customer may use the name
     second = _create(tenant, name="Other").json()
     response = tenant.client(Role.OWNER).patch(
