@@ -88,3 +88,16 @@ def test_roundtrip_without_redis_only_returns_the_token(settings: Settings) -> N
     settings.CELERY_TASK_ALWAYS_EAGER = True
 
     assert celery_roundtrip.delay("tok-123").get() == "tok-123"
+
+
+def test_every_beat_entry_names_a_registered_task() -> None:
+    """A typo in a task name would only show as a beat error in production: every entry must resolve."""
+    app.loader.import_default_modules()
+    schedule = app.conf.beat_schedule
+    assert {name: entry["task"] for name, entry in schedule.items()} == {
+        "drift-weekly-runs": "drift.request_scheduled_runs",
+        "alerts-email-sweep": "alerts.sweep_emails",
+        "webhooks-sweep": "webhooks.sweep",
+    }
+    assert [entry["task"] for entry in schedule.values() if entry["task"] not in app.tasks] == []
+    assert schedule["webhooks-sweep"]["schedule"] == 15.0
