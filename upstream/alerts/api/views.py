@@ -25,14 +25,7 @@ from upstream.alerts.api.serializers import (
 from upstream.alerts.filtersets import AlertEventFilterSet, AlertRuleFilterSet
 from upstream.alerts.models import AlertEvent, AlertRule, AlertSettings
 from upstream.core.api.viewsets import TenantScopedViewSet
-from upstream.tenancy.models import Customer
 from upstream.tenancy.roles import Capability
-
-
-def _customer_required(customer: Customer | None, doing: str) -> Customer:
-    if customer is None:
-        raise ValidationError(f"Log in with a `customer` to {doing}.", code="customer_required")
-    return customer
 
 
 @extend_schema_view(
@@ -153,7 +146,7 @@ class AlertRuleViewSet(
         return ValidationError({"name": [str(exc)]}, code=exc.code)
 
     def perform_create(self, serializer: BaseSerializer[Any]) -> None:
-        customer = _customer_required(self.tenant.customer, "manage its alert rules")
+        customer = self.customer_required("manage its alert rules")
         try:
             serializer.instance = services.alert_rule_create(
                 customer_id=customer.pk,
@@ -201,7 +194,7 @@ class AlertSettingsViewSet(TenantScopedViewSet):
         examples=[OpenApiExample("Defaults", value=ex.ALERT_SETTINGS)],
     )
     def retrieve(self, request: Request) -> Response:
-        customer = _customer_required(self.tenant.customer, "see its alert settings")
+        customer = self.customer_required("see its alert settings")
         return Response(AlertSettingsSerializer(services.alert_settings_get(customer_id=customer.pk)).data)
 
     @extend_schema(
@@ -216,7 +209,7 @@ class AlertSettingsViewSet(TenantScopedViewSet):
         ],
     )
     def partial_update(self, request: Request) -> Response:
-        customer = _customer_required(self.tenant.customer, "change its alert settings")
+        customer = self.customer_required("change its alert settings")
         serializer = AlertSettingsSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         updated = services.alert_settings_update(

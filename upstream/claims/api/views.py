@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -115,9 +115,7 @@ class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
     def create(self, request: Request) -> Response:
         serializer = UploadCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        customer = self.tenant.customer
-        if customer is None:
-            raise ValidationError("Log in with a `customer` to upload claims.", code="customer_required")
+        customer = self.customer_required("upload claims")
         try:
             upload = services.upload_create(
                 customer=customer,
@@ -301,9 +299,7 @@ class _MappingViewSet(
     }
 
     def perform_create(self, serializer: BaseSerializer[Any]) -> None:
-        customer = self.tenant.customer
-        if customer is None:
-            raise ValidationError("Log in with a `customer` to edit its mappings.", code="customer_required")
+        customer = self.customer_required("edit its mappings")
         instance = serializer.save(customer=customer)
         services.mapping_saved(instance=instance, actor=self.tenant.user, created=True, request=self.request)
 

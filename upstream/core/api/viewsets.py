@@ -14,11 +14,13 @@ from typing import Any, ClassVar
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from rest_framework import viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from upstream.tenancy.context import TenantContext
+from upstream.tenancy.models import Customer
 from upstream.tenancy.permissions import HasCapability
 from upstream.tenancy.roles import Capability
 from upstream.tenancy.scoping import all_tenants_scope, tenant_scope
@@ -46,6 +48,13 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
         if tenant is None:
             raise ImproperlyConfigured("TenantScopedViewSet used without TenantJWTAuthentication")
         return tenant
+
+    def customer_required(self, doing: str) -> Customer:
+        """The active customer; a superuser logged in without one gets a 400 saying what needs it."""
+        customer = self.tenant.customer
+        if customer is None:
+            raise ValidationError(f"Log in with a `customer` to {doing}.", code="customer_required")
+        return customer
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)

@@ -10,7 +10,6 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -29,14 +28,7 @@ from upstream.drift.api.serializers import (
 from upstream.drift.dashboard import dashboard_get
 from upstream.drift.filtersets import DriftEventFilterSet, ReportRunFilterSet
 from upstream.drift.models import DriftEvent, ReportRun, RunTrigger
-from upstream.tenancy.models import Customer
 from upstream.tenancy.roles import Capability
-
-
-def _customer_required(tenant_customer: Customer | None, doing: str) -> Customer:
-    if tenant_customer is None:
-        raise ValidationError(f"Log in with a `customer` to {doing}.", code="customer_required")
-    return tenant_customer
 
 
 @extend_schema_view(
@@ -89,7 +81,7 @@ class ReportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantS
         ],
     )
     def create(self, request: Request) -> Response:
-        customer = _customer_required(self.tenant.customer, "request a drift run")
+        customer = self.customer_required("request a drift run")
         serializer = ReportRunRequestSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         run, _created = services.report_run_request(
@@ -151,5 +143,5 @@ class DashboardViewSet(TenantScopedViewSet):
         examples=[OpenApiExample("Dashboard", value=ex.DASHBOARD)],
     )
     def retrieve(self, request: Request) -> Response:
-        customer = _customer_required(self.tenant.customer, "see a dashboard")
+        customer = self.customer_required("see a dashboard")
         return Response(DashboardSerializer(dashboard_get(customer=customer)).data)

@@ -299,9 +299,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         self._require_manageable(data["role"])
-        customer = self.tenant.customer
-        if customer is None:
-            raise ValidationError("Log in with a `customer` to manage its members.", code="customer_required")
+        customer = self.customer_required("manage its members")
         try:
             user, _ = services.user_get_or_create(
                 email=data["email"],

@@ -12,14 +12,12 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from upstream.core.api.exceptions import Conflict
 from upstream.core.api.viewsets import TenantScopedViewSet
-from upstream.tenancy.models import Customer
 from upstream.tenancy.roles import Capability
 from upstream.webhooks import selectors, services
 from upstream.webhooks.api import examples as ex
@@ -48,14 +46,6 @@ class EndpointInactive(Conflict):
 class DeliveryInProgress(Conflict):
     default_code = "delivery_in_progress"
     default_detail = "The delivery is still pending or being sent; redeliver it once it has finished."
-
-
-def _customer_required(customer: Customer | None) -> Customer:
-    if customer is None:
-        raise ValidationError(
-            "Log in with a `customer` to manage its webhook endpoints.", code="customer_required"
-        )
-    return customer
 
 
 @extend_schema_view(
@@ -104,7 +94,7 @@ class WebhookEndpointViewSet(
         ],
     )
     def create(self, request: Request) -> Response:
-        customer = _customer_required(self.tenant.customer)
+        customer = self.customer_required("manage its webhook endpoints")
         serializer = WebhookEndpointCreateSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
