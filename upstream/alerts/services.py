@@ -20,6 +20,7 @@ from upstream.alerts.models import (
 from upstream.alerts.payloads import alert_updated_data
 from upstream.audit.models import AuditAction
 from upstream.audit.services import audit_record
+from upstream.core.db import constraint_violated
 from upstream.webhooks.models import EventType
 from upstream.webhooks.services import webhook_event_emit
 
@@ -124,7 +125,7 @@ def _save_rule(rule: AlertRule) -> None:
         with transaction.atomic():
             rule.save()
     except IntegrityError as exc:
-        if "alert_rule_name_uniq" in str(exc):
+        if constraint_violated(exc, "alert_rule_name_uniq"):
             raise AlertRuleNameTaken(f"A rule named {rule.name!r} already exists.") from exc
         raise
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from upstream.audit.models import AuditAction
 from upstream.audit.services import audit_record
+from upstream.core.db import constraint_violated
 from upstream.tenancy.models import Customer
 from upstream.tenancy.selectors import customer_admin_emails
 from upstream.webhooks import addresses, signing
@@ -139,14 +140,7 @@ def webhook_endpoint_create(
         secret=signing.secret_generate(),
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
-    try:
-        with transaction.atomic():
-            endpoint.save()
-            _audit_endpoint(endpoint=endpoint, actor=actor, request=request, change="created")
-    except IntegrityError as exc:
-        if "webhook_endpoint_name_uniq" in str(exc):
-            raise EndpointNameTaken(name) from exc
-        raise
+    _save_endpoint(endpoint, actor=actor, request=request, change="created")
     return endpoint
 
 
@@ -173,17 +167,23 @@ def webhook_endpoint_update(
         else:
             endpoint.disabled_reason = "Disabled by a user."
             endpoint.disabled_at = timezone.now()
-    if not changed:
-        return endpoint
+    if changed:
+        _save_endpoint(endpoint, actor=actor, request=request, change="updated", fields=changed)
+    return endpoint
+
+
+def _save_endpoint(
+    endpoint: WebhookEndpoint, *, actor: Any, request: Any, change: str, fields: list[str] | None = None
+) -> None:
+    """Save and audit in a savepoint; a concurrent endpoint with the same name becomes EndpointNameTaken."""
     try:
         with transaction.atomic():
             endpoint.save()
-            _audit_endpoint(endpoint=endpoint, actor=actor, request=request, change="updated", fields=changed)
+            _audit_endpoint(endpoint=endpoint, actor=actor, request=request, change=change, fields=fields)
     except IntegrityError as exc:
-        if "webhook_endpoint_name_uniq" in str(exc):
+        if constraint_violated(exc, "webhook_endpoint_name_uniq"):
             raise EndpointNameTaken(endpoint.name) from exc
         raise
-    return endpoint
 
 
 def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, actor: Any = None, request: Any = None) -> None:

@@ -12,6 +12,7 @@ import pytest
 from django.db import IntegrityError, connection, models, transaction
 from django.test.utils import CaptureQueriesContext
 
+from upstream.alerts import services
 from upstream.alerts.models import AlertEvent, AlertRule, AlertSettings, AlertStatus, Verdict
 from upstream.alerts.tests.factories import AlertEventFactory, AlertRuleFactory, OperatorFeedbackFactory
 from upstream.audit.models import AuditAction, AuditEvent
@@ -429,3 +430,13 @@ def test_rule_names_are_unique_case_insensitively_in_the_database(tenant: Tenant
     with pytest.raises(IntegrityError, match="alert_rule_name_uniq"), transaction.atomic():
         AlertRuleFactory.create(customer=tenant.customer, name="DENIALS")
     AlertRuleFactory.create(customer=make_tenant().customer, name="denials")  # another tenant may
+
+
+@pytest.mark.django_db
+def test_a_rule_name_clash_the_validator_missed_is_caught_by_the_database(tenant: Tenant) -> None:
+    services.alert_rule_create(customer_id=tenant.customer.pk, data={"name": "Denials"})
+    with pytest.raises(services.AlertRuleNameTaken):
+        services.alert_rule_create(customer_id=tenant.customer.pk, data={"name": "denials"})
+    with pytest.raises(IntegrityError, match="alert_rule_min_severity_range"):
+        services.alert_rule_create(customer_id=tenant.customer.pk, data={"name": "Other", "min_severity": 2})
+    assert list(AlertRule.objects_all_tenants.values_list("name", flat=True)) == ["Denials"]

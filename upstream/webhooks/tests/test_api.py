@@ -17,6 +17,7 @@ from upstream.audit.models import AuditAction, AuditEvent
 from upstream.core.testing.api import MANAGERS, APIContract, assert_problem
 from upstream.core.testing.tenants import Tenant
 from upstream.tenancy.roles import Role
+from upstream.webhooks import services
 from upstream.webhooks.models import DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint
 from upstream.webhooks.tests.factories import (
     WebhookDeliveryAttemptFactory,
@@ -404,3 +405,20 @@ def test_redeliver_of_another_tenants_delivery_is_not_found(tenant: Tenant, othe
     assert_problem(
         tenant.client(Role.OWNER).post(f"{ENDPOINTS}{theirs.endpoint_id}/rotate-secret/"), 404, "not_found"
     )
+
+
+def test_a_name_clash_the_validator_missed_is_caught_by_the_database(tenant: Tenant) -> None:
+    """Two requests racing past the validator: the unique index decides, the service names the clash, and
+    any other integrity error is not mistaken for it."""
+    services.webhook_endpoint_create(
+        customer_id=tenant.customer.pk, name="Billing", url=LOCAL_URL, event_types=[]
+    )
+    with pytest.raises(services.EndpointNameTaken):
+        services.webhook_endpoint_create(
+            customer_id=tenant.customer.pk, name="BILLING", url=LOCAL_URL, event_types=[]
+        )
+    with pytest.raises(IntegrityError, match="webhook_endpoint_max_attempts_range"):
+        services.webhook_endpoint_create(
+            customer_id=tenant.customer.pk, name="Other", url=LOCAL_URL, event_types=[], max_attempts=11
+        )
+    assert sorted(WebhookEndpoint.objects_all_tenants.values_list("name", flat=True)) == ["Billing"]
