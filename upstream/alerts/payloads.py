@@ -12,10 +12,6 @@ from upstream.alerts.models import AlertEvent, Verdict
 from upstream.drift.models import DriftEvent
 
 
-def _day(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def alert_created_data(*, alert: AlertEvent, event: DriftEvent) -> dict[str, Any]:
     """``alert.created``: the alert, its rule, and the signal's numbers and windows."""
     return {
@@ -39,10 +35,10 @@ def alert_created_data(*, alert: AlertEvent, event: DriftEvent) -> dict[str, Any
         "p_value": event.p_value,
         "adjusted_p_value": event.adjusted_p_value,
         "revenue_impact": str(event.revenue_impact),
-        "baseline_start": _day(event.baseline_start),
-        "baseline_end": _day(event.baseline_end),
-        "current_start": _day(event.current_start),
-        "current_end": _day(event.current_end),
+        "baseline_start": event.baseline_start,
+        "baseline_end": event.baseline_end,
+        "current_start": event.current_start,
+        "current_end": event.current_end,
         "created_at": alert.created_at.isoformat() if alert.created_at else None,
     }
 

@@ -162,10 +162,6 @@ def _run_fail(run: ReportRun, exc: BaseException) -> ReportRun:
 def _emit_run_completed(run: ReportRun, *, alerts_created: int, alerts_suppressed: int) -> None:
     """``report_run.completed`` into the webhook outbox: ids, windows and counts. A failure carries only the
     exception type (``error_code``), never its message."""
-
-    def day(value: datetime.date | None) -> str | None:
-        return value.isoformat() if value is not None else None
-
     webhook_event_emit(
         customer_id=run.customer_id,
         event_type=WebhookEventType.REPORT_RUN_COMPLETED,
@@ -173,11 +169,11 @@ def _emit_run_completed(run: ReportRun, *, alerts_created: int, alerts_suppresse
             "report_run_id": run.pk,
             "status": run.status,
             "trigger": run.trigger,
-            "as_of": day(run.as_of),
-            "baseline_start": day(run.baseline_start),
-            "baseline_end": day(run.baseline_end),
-            "current_start": day(run.current_start),
-            "current_end": day(run.current_end),
+            "as_of": run.as_of,
+            "baseline_start": run.baseline_start,
+            "baseline_end": run.baseline_end,
+            "current_start": run.current_start,
+            "current_end": run.current_end,
             "groups_tested": run.groups_tested,
             "tests_run": run.tests_run,
             "claims_considered": run.claims_considered,

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime
 import functools
+import json
 import logging
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -31,8 +33,10 @@ logger = logging.getLogger(__name__)
 
 
 def webhook_envelope(*, event_type: str, data: dict[str, Any]) -> dict[str, Any]:
-    """The Standard Webhooks envelope. ``data`` must hold ids and aggregate numbers only, never PHI."""
-    return {"type": event_type, "timestamp": timezone.now().isoformat(), "data": data}
+    """The Standard Webhooks envelope. ``data`` must hold ids and aggregate numbers only, never PHI; dates
+    and decimals in it become ISO dates and strings here, once for every event type."""
+    plain = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    return {"type": event_type, "timestamp": timezone.now().isoformat(), "data": plain}
 
 
 def webhook_event_emit(

@@ -202,8 +202,8 @@ def _emit_completed(upload: Upload) -> None:
             "updated_rows": upload.updated_rows,
             "unchanged_rows": upload.unchanged_rows,
             "rule_counts": upload.rule_counts,
-            "date_min": upload.date_min.isoformat() if upload.date_min else None,
-            "date_max": upload.date_max.isoformat() if upload.date_max else None,
+            "date_min": upload.date_min,
+            "date_max": upload.date_max,
             "error_code": upload.error_code or None,
         },
     )
