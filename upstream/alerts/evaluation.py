@@ -119,6 +119,7 @@ def alert_settings_for(*, customer_id: int) -> AlertSettings:
     return alert_settings_get(customer_id=customer_id)
 
 
+# AlertEvent attribute names, which are also the column names (``*_id`` for the foreign keys).
 _INSERT_COLUMNS = (
     "customer_id",
     "rule_id",
@@ -173,27 +174,7 @@ def _insert_new(*, customer_id: int, matches: list[tuple[AlertRule, DriftEvent]]
         )
         by_fingerprint.setdefault(fingerprint, alert)
     rows = list(by_fingerprint.values())
-    values = [
-        [
-            a.customer_id,
-            a.rule_id,
-            a.drift_event_id,
-            a.fingerprint,
-            a.payer,
-            a.cpt_group,
-            a.drift_type,
-            a.severity,
-            a.current_end,
-            a.status,
-            a.suppression_reason,
-            a.email_status,
-            a.email_attempts,
-            a.email_error,
-            a.created_at,
-            a.updated_at,
-        ]
-        for a in rows
-    ]
+    values = [[getattr(alert, column) for column in _INSERT_COLUMNS] for alert in rows]
     placeholders = ", ".join("(" + ", ".join(["%s"] * len(_INSERT_COLUMNS)) + ")" for _ in values)
     # Identifiers are our own constants; every value is a query parameter.
     sql = (
